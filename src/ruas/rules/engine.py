@@ -1,0 +1,482 @@
+"""The rules engine: one vehicle, one place (a set of zones), one moment -> a decision.
+
+Pure: no I/O and no clock; the caller passes ``at`` (timezone-aware).
+
+For every zone the engine evaluates each regulation's condition tree, says why
+(which regulation, which clause), finds ``allowed_until`` / ``allowed_from`` (the
+next instant the answer changes under the rules known: transition end dates,
+zone start dates, daily windows, the day the vehicle turns 13 or 40, the end of
+an exemption held), and lists the exemption types that could help. The same
+trees drive :mod:`ruas.rules.batch`, the vectorised path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from ruas.domain.conditions import (
+    All,
+    Any_,
+    Condition,
+    Leaf,
+    Not,
+    Op,
+    Predicate,
+    Residual,
+    age_values,
+    compile_condition,
+    eval_residual,
+    has_windows,
+    instant_thresholds,
+    next_change_point,
+    residual,
+    windows_in,
+)
+from ruas.domain.decision import (
+    Access,
+    Decision,
+    Effect,
+    ExemptionOption,
+    Reason,
+    Segment,
+    Timeline,
+    TimelineState,
+    ZoneDecision,
+)
+from ruas.domain.errors import UnknownZone
+from ruas.domain.regulation import Clause, ExemptionGrant, ExemptionType, Regulation, Status, Zone
+from ruas.domain.timeutil import LOCAL_TZ, add_years, local_midnight, require_aware
+from ruas.domain.vehicle import Vehicle
+
+HORIZON = timedelta(days=366 * 30)
+"""How far ahead ``allowed_until``/``allowed_from`` look before answering "no change known"."""
+
+MAX_STEPS = 20_000
+"""Upper bound on change points visited when searching the next change (daily windows)."""
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledRegulation:
+    """A regulation with its trees built and compiled to closures once.
+
+    ``points`` are the fixed instants where its answer can change (validity bounds,
+    transition dates); ``ages`` the vehicle ages (years) where it can change.
+    """
+
+    regulation: Regulation
+    condition: Condition
+    fn: Predicate
+    subject_fn: Predicate
+    validity_fn: Predicate
+    clause_fns: tuple[tuple[Clause, Predicate], ...]
+    points: tuple[datetime, ...]
+    ages: frozenset[int]
+    windows: bool
+
+    @classmethod
+    def build(cls, reg: Regulation) -> CompiledRegulation:
+        """Compile one regulation."""
+        condition = reg.condition()
+        return cls(
+            regulation=reg,
+            condition=condition,
+            fn=compile_condition(condition),
+            subject_fn=compile_condition(reg.subject),
+            validity_fn=compile_condition(reg.validity_condition()),
+            clause_fns=tuple((c, compile_condition(c.condition)) for c in reg.exemptions),
+            points=tuple(sorted(set(instant_thresholds(condition)))),
+            ages=age_values(condition),
+            windows=has_windows(condition),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class RuleBook:
+    """Everything the engine needs: zones with their regulations, exemption types, settings.
+
+    ``proposed`` is the same register compiled with every proposed change applied,
+    used to show users the dates a proposal would give (None when there are none).
+    """
+
+    zones: tuple[Zone, ...]
+    exemption_types: Mapping[str, ExemptionType]
+    proposed: RuleBook | None = None
+    _by_id: dict[str, Zone] = field(init=False, repr=False, compare=False)
+    _compiled: dict[str, CompiledRegulation] = field(init=False, repr=False, compare=False)
+    _eligibility: dict[str, Predicate] = field(init=False, repr=False, compare=False)
+    _options: dict[tuple[str, bool], ExemptionOption] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_by_id", {z.id: z for z in self.zones})
+        compiled = {}
+        for zone in self.zones:
+            for reg in zone.regulations:
+                compiled[reg.id] = CompiledRegulation.build(reg)
+        object.__setattr__(self, "_compiled", compiled)
+        object.__setattr__(self, "_options", {})
+        object.__setattr__(
+            self, "_eligibility", {k: compile_condition(t.eligibility) for k, t in self.exemption_types.items()}
+        )
+
+    def zone(self, zone_id: str) -> Zone:
+        """The zone with this id (raises :class:`UnknownZone`)."""
+        try:
+            return self._by_id[zone_id]
+        except KeyError:
+            raise UnknownZone(f"zone {zone_id!r} is not in the register", field="zone", value=zone_id) from None
+
+    def has_zone(self, zone_id: str) -> bool:
+        """True when the register holds this zone."""
+        return zone_id in self._by_id
+
+    def compiled(self, regulation: Regulation) -> CompiledRegulation:
+        """The compiled form of a regulation of this book."""
+        return self._compiled[regulation.id]
+
+    def option(self, type_id: str, *, held: bool) -> ExemptionOption:
+        """The exemption option shown for a type (built once per type and held flag)."""
+        key = (type_id, held)
+        opt = self._options.get(key)
+        if opt is None:
+            opt = self._options[key] = _option(self.exemption_types[type_id], held=held)
+        return opt
+
+    def eligible(self, type_id: str, vehicle: Vehicle, at: datetime) -> bool:
+        """True when the vehicle meets the eligibility of exemption type ``type_id``."""
+        fn = self._eligibility.get(type_id)
+        return fn is not None and fn(vehicle, at)
+
+
+def decide(
+    book: RuleBook,
+    vehicle: Vehicle,
+    zone_ids: Sequence[str],
+    *,
+    at: datetime,
+    grants: Sequence[ExemptionGrant] = (),
+) -> Decision:
+    """Decide for ``vehicle`` entering each of ``zone_ids`` at instant ``at``."""
+    require_aware(at)
+    decisions = tuple(zone_decision(book, book.zone(z), vehicle, at=at, grants=grants) for z in zone_ids)
+    return Decision(at=at, vehicle=vehicle, zones=decisions)
+
+
+def zone_decision(
+    book: RuleBook,
+    zone: Zone,
+    vehicle: Vehicle,
+    *,
+    at: datetime,
+    grants: Sequence[ExemptionGrant] = (),
+) -> ZoneDecision:
+    """The decision for one zone, with reasons, next change and exemption options."""
+    require_aware(at)
+    reasons: list[Reason] = []
+    blocked = False
+    lifted = False
+    options: dict[str, ExemptionOption] = {}
+    regs = [book.compiled(r) for r in zone.regulations if r.status is Status.IN_FORCE]
+    for comp in regs:
+        reg = comp.regulation
+        held = {g.type_id for g in grants if g.covers(zone, reg, at)}
+        prohibited = comp.fn(vehicle, at)
+        reasons.append(_reason(comp, vehicle, at, prohibited, bool(held)))
+        if prohibited:
+            if held:
+                lifted = True
+            else:
+                blocked = True
+        if prohibited or held or comp.subject_fn(vehicle, at):
+            for type_id in reg.exemption_types:
+                etype = book.exemption_types.get(type_id)
+                if etype is None or type_id in options:
+                    continue
+                if type_id in held or book.eligible(type_id, vehicle, at):
+                    options[type_id] = book.option(type_id, held=type_id in held)
+    access = Access.NOT_ALLOWED if blocked else (Access.ALLOWED_WITH_EXEMPTION if lifted else Access.ALLOWED)
+    change = zone_next_change(book, zone, vehicle, at, blocked, grants)
+    notes = _proposal_notes(book, zone, vehicle, at, grants, blocked, change)
+    return ZoneDecision(
+        zone_id=zone.id,
+        zone_name=zone.name,
+        kind=zone.kind,
+        authority=zone.authority,
+        access=access,
+        allowed_until=None if blocked else change,
+        allowed_from=change if blocked else None,
+        reasons=tuple(reasons),
+        exemptions=tuple(options.values()),
+        notes=notes + zone.notes,
+    )
+
+
+def _zone_blocked_fn(
+    book: RuleBook, zone: Zone, vehicle: Vehicle, grants: Sequence[ExemptionGrant]
+) -> Callable[[datetime], bool]:
+    regs = [book.compiled(r) for r in zone.regulations if r.status is Status.IN_FORCE]
+
+    def blocked(t: datetime) -> bool:
+        return any(c.fn(vehicle, t) and not any(g.covers(zone, c.regulation, t) for g in grants) for c in regs)
+
+    return blocked
+
+
+def zone_next_change(
+    book: RuleBook,
+    zone: Zone,
+    vehicle: Vehicle,
+    at: datetime,
+    state: bool,
+    grants: Sequence[ExemptionGrant] = (),
+) -> datetime | None:
+    """The first instant after ``at`` where the zone's blocked/unblocked answer differs from ``state``.
+
+    Without daily windows the candidates are few (transition dates, the zone's
+    start, the days the vehicle turns 13 or 40, grant bounds) and each is checked
+    with the compiled closures. With windows, the time-only residual is walked.
+    """
+    regs = [book.compiled(r) for r in zone.regulations if r.status is Status.IN_FORCE]
+    if any(c.windows for c in regs) or any(g.window is not None for g in grants):
+        regs_all = [r for r in zone.regulations if r.status is Status.IN_FORCE]
+        res = _any(_blocked_residual(book.compiled(r), vehicle, zone, grants) for r in regs_all)
+        return next_change(res, at, state)
+    candidates: set[datetime] = set()
+    for c in regs:
+        candidates.update(p for p in c.points if p > at)
+        for n in c.ages:
+            t = local_midnight(add_years(vehicle.first_admission, n))
+            if t > at:
+                candidates.add(t)
+    for g in grants:
+        candidates.update(p for p in g.validity.boundaries() if p > at)
+    blocked = _zone_blocked_fn(book, zone, vehicle, grants)
+    limit = at + HORIZON
+    for t in sorted(candidates):
+        if t > limit:
+            break
+        if blocked(t) != state:
+            return t
+    return None
+
+
+def _option(etype: ExemptionType, *, held: bool) -> ExemptionOption:
+    terms = "; ".join(p for p in (etype.duration, etype.evidence and f"evidence: {etype.evidence}", etype.note) if p)
+    return ExemptionOption(
+        type_id=etype.id,
+        name=etype.name,
+        name_nl=etype.name_nl,
+        fee_eur=etype.fee_eur,
+        terms=terms,
+        legal_basis=etype.legal_source.citation,
+        held=held,
+    )
+
+
+def _reason(comp: CompiledRegulation, vehicle: Vehicle, at: datetime, prohibited: bool, granted: bool) -> Reason:
+    reg = comp.regulation
+    basis = reg.legal_source.citation
+
+    def make(effect: Effect, text: str, clause: str | None = None) -> Reason:
+        return Reason(reg.id, reg.name, effect, text, basis, clause)
+
+    if prohibited:
+        if granted:
+            return make(Effect.GRANT_HELD, f"an exemption held for this vehicle lifts: {reg.subject_label}")
+        return make(Effect.PROHIBITS, f"{reg.subject_label}; no exemption applies to this vehicle")
+    if not comp.validity_fn(vehicle, at):
+        start, end = reg.validity.start, reg.validity.end
+        if start is not None and at < start:
+            return make(Effect.NOT_IN_FORCE, f"not in force yet: applies from {_local(start)}")
+        return make(Effect.NOT_IN_FORCE, f"no longer in force since {_local(end) if end else '?'}")
+    if not comp.subject_fn(vehicle, at):
+        return make(Effect.NOT_SUBJECT, f"does not apply to this vehicle: only {reg.subject_label}")
+    for clause, fn in comp.clause_fns:
+        if fn(vehicle, at):
+            return make(Effect.EXEMPT, clause.label, clause.id)
+    return make(Effect.EXEMPT, "exempt")  # pragma: no cover - the tree says exempt, a clause must hold
+
+
+def _local(at: datetime) -> str:
+    local = at.astimezone(LOCAL_TZ)
+    if local.hour == 0 and local.minute == 0 and local.second == 0:
+        return local.date().isoformat()
+    return local.isoformat(timespec="minutes")
+
+
+def grant_condition(grant: ExemptionGrant) -> Condition:
+    """When a grant counts, as a condition on ``at`` (its validity and optional window)."""
+    parts: list[Condition] = []
+    if grant.validity.start is not None:
+        parts.append(Leaf("at", Op.GE, grant.validity.start))
+    if grant.validity.end is not None:
+        parts.append(Leaf("at", Op.LT, grant.validity.end))
+    if grant.window is not None:
+        parts.append(Leaf("at", Op.IN_WINDOW, grant.window))
+    return All(tuple(parts), grant.id)
+
+
+def _blocked_residual(
+    comp: CompiledRegulation, vehicle: Vehicle, zone: Zone, grants: Sequence[ExemptionGrant]
+) -> Residual:
+    """When this regulation blocks the vehicle, as a function of time only."""
+    res = residual(comp.condition, vehicle)
+    if res is False:
+        return False
+    reg = comp.regulation
+    relevant = [
+        grant_condition(g)
+        for g in grants
+        if g.type_id in reg.exemption_types
+        and (not g.zones or zone.id in g.zones)
+        and (not g.municipalities or zone.authority in g.municipalities)
+        and g.status.value == "granted"
+    ]
+    if not relevant:
+        return res
+    base: Condition = res if not isinstance(res, bool) else All(())
+    return All((base, Not(Any_(tuple(relevant)))))
+
+
+def _any(parts: Iterable[Residual]) -> Residual:
+    kept: list[Condition] = []
+    for p in parts:
+        if p is True:
+            return True
+        if p is False:
+            continue
+        assert not isinstance(p, bool)
+        kept.append(p)
+    if not kept:
+        return False
+    return kept[0] if len(kept) == 1 else Any_(tuple(kept))
+
+
+def next_change(blocked: Residual, at: datetime, state: bool, horizon: timedelta = HORIZON) -> datetime | None:
+    """The first instant after ``at`` where ``blocked`` differs from ``state``, or None."""
+    if isinstance(blocked, bool):
+        return None
+    limit = at + horizon
+    t = at
+    for _ in range(MAX_STEPS):
+        nxt = next_change_point(blocked, t)
+        if nxt is None or nxt > limit:
+            return None
+        if eval_residual(blocked, nxt) != state:
+            return nxt
+        t = nxt
+    return None
+
+
+def _proposal_notes(
+    book: RuleBook,
+    zone: Zone,
+    vehicle: Vehicle,
+    at: datetime,
+    grants: Sequence[ExemptionGrant],
+    blocked: bool,
+    change: datetime | None,
+) -> tuple[str, ...]:
+    """Show what a proposed (not yet legal) change would do to this answer."""
+    alt_book = book.proposed
+    if alt_book is None or not alt_book.has_zone(zone.id):
+        return ()
+    alt_zone = alt_book.zone(zone.id)
+    alt_blocked = _zone_blocked_fn(alt_book, alt_zone, vehicle, grants)(at)
+    alt_change = zone_next_change(alt_book, alt_zone, vehicle, at, alt_blocked, grants)
+    if alt_blocked == blocked and alt_change == change:
+        return ()
+    proposals = sorted(
+        {
+            c.label
+            for r in alt_zone.regulations
+            for c in r.exemptions
+            if c.status is Status.PROPOSED and residual(c.condition, vehicle) is not False
+        }
+    )
+    what = "; ".join(proposals) or "a proposed change"
+    if alt_blocked:
+        outcome = "not allowed" + (f", allowed from {_local(alt_change)}" if alt_change else "")
+    else:
+        outcome = "allowed" + (f" until {_local(alt_change)}" if alt_change else ", no end known")
+    return (f"if the proposed change is adopted ({what}): {outcome}",)
+
+
+# --------------------------------------------------------------------------- timelines
+
+
+def zone_blocked_residual(
+    book: RuleBook, zone: Zone, vehicle: Vehicle, grants: Sequence[ExemptionGrant] = ()
+) -> tuple[Residual, Residual]:
+    """(blocked with grants, blocked without grants) for one zone, as functions of time."""
+    regs = [r for r in zone.regulations if r.status is Status.IN_FORCE]
+    with_grants = _any(_blocked_residual(book.compiled(r), vehicle, zone, grants) for r in regs)
+    without = _any(_blocked_residual(book.compiled(r), vehicle, zone, ()) for r in regs)
+    return with_grants, without
+
+
+def _state_at(blocked: Residual, plain: Residual, at: datetime) -> TimelineState:
+    """The timeline state in the stretch starting at ``at``: windows are read as open or closed."""
+    has_window = any(True for _ in windows_in(blocked))
+    if not has_window:
+        b = eval_residual(blocked, at)
+        if b:
+            return TimelineState.NOT_ALLOWED
+        return TimelineState.ALLOWED_WITH_EXEMPTION if eval_residual(plain, at) else TimelineState.ALLOWED
+    b_open = _eval_forced(blocked, at, True)
+    b_closed = _eval_forced(blocked, at, False)
+    if b_open and b_closed:
+        return TimelineState.NOT_ALLOWED
+    if b_open != b_closed:
+        return TimelineState.WINDOW_ONLY
+    plain_open = _eval_forced(plain, at, True)
+    plain_closed = _eval_forced(plain, at, False)
+    return TimelineState.ALLOWED_WITH_EXEMPTION if (plain_open or plain_closed) else TimelineState.ALLOWED
+
+
+def _eval_forced(res: Residual, at: datetime, window_open: bool) -> bool:
+    if isinstance(res, bool):
+        return res
+    if isinstance(res, Leaf):
+        if res.op is Op.IN_WINDOW:
+            return window_open
+        return eval_residual(res, at)
+    if isinstance(res, All):
+        return all(_eval_forced(c, at, window_open) for c in res.children)
+    if isinstance(res, Any_):
+        return any(_eval_forced(c, at, window_open) for c in res.children)
+    return not _eval_forced(res.child, at, window_open)
+
+
+def timeline(
+    book: RuleBook,
+    vehicle: Vehicle,
+    zone_ids: Sequence[str],
+    *,
+    start: datetime,
+    end: datetime,
+    grants: Sequence[ExemptionGrant] = (),
+) -> tuple[Timeline, ...]:
+    """States of ``vehicle`` in each zone over ``[start, end)``.
+
+    Daily windows are not expanded day by day: a stretch where access depends on
+    the time of day is ``window_only``.
+    """
+    require_aware(start, "start")
+    require_aware(end, "end")
+    out = []
+    for zone_id in zone_ids:
+        zone = book.zone(zone_id)
+        blocked, plain = zone_blocked_residual(book, zone, vehicle, grants)
+        points = sorted({start, *(t for r in (blocked, plain) for t in instant_thresholds(r) if start < t < end)})
+        segments: list[Segment] = []
+        for i, p in enumerate(points):
+            q = points[i + 1] if i + 1 < len(points) else end
+            state = _state_at(blocked, plain, p)
+            if segments and segments[-1].state is state:
+                segments[-1] = Segment(segments[-1].start, q, state)
+            else:
+                segments.append(Segment(p, q, state))
+        out.append(Timeline(zone.id, zone.name, tuple(segments)))
+    return tuple(out)
