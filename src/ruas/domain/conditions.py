@@ -83,9 +83,7 @@ FIELDS: Mapping[str, FieldSpec] = {
     "usage": FieldSpec("set", _SETS, "registered uses, e.g. taxi"),
     "holder": FieldSpec("set", _SETS, "facts about the keeper, e.g. permanent_resident"),
     "age_years": FieldSpec("age", _ORDERED, "vehicle age in completed years on the local day of entry"),
-    "at": FieldSpec(
-        "instant", frozenset({Op.LT, Op.LE, Op.GT, Op.GE, Op.IN_WINDOW}), "the moment of entry"
-    ),
+    "at": FieldSpec("instant", frozenset({Op.LT, Op.LE, Op.GT, Op.GE, Op.IN_WINDOW}), "the moment of entry"),
 }
 
 VEHICLE_FIELDS = frozenset(FIELDS) - {"at", "age_years"}
@@ -262,9 +260,7 @@ def from_data(data: Any, path: str = "condition") -> Condition:
     label = data.get("label")
     keys = {"all", "any", "not", "field"} & set(data)
     if len(keys) != 1:
-        raise InvalidCondition(
-            f"{path}: a node needs exactly one of 'all', 'any', 'not' or 'field'", path=path
-        )
+        raise InvalidCondition(f"{path}: a node needs exactly one of 'all', 'any', 'not' or 'field'", path=path)
     try:
         if "all" in data or "any" in data:
             key = "all" if "all" in data else "any"
@@ -613,7 +609,7 @@ def compile_condition(node: Condition) -> Predicate:
     if isinstance(node, All):
 
         def all_of(v: Vehicle, at: datetime) -> bool:
-            for p in parts:
+            for p in parts:  # noqa: SIM110 - a plain loop: no generator per call on the hot path
                 if not p(v, at):
                     return False
             return True
@@ -621,7 +617,7 @@ def compile_condition(node: Condition) -> Predicate:
         return all_of
 
     def any_of(v: Vehicle, at: datetime) -> bool:
-        for p in parts:
+        for p in parts:  # noqa: SIM110 - a plain loop: no generator per call on the hot path
             if p(v, at):
                 return True
         return False

@@ -183,8 +183,7 @@ class Timeline:
             "zone_id": self.zone_id,
             "zone_name": self.zone_name,
             "segments": [
-                {"start": s.start.isoformat(), "end": s.end.isoformat(), "state": s.state.value}
-                for s in self.segments
+                {"start": s.start.isoformat(), "end": s.end.isoformat(), "state": s.state.value} for s in self.segments
             ],
         }
 

@@ -51,8 +51,11 @@ class LegalSource:
 
     def to_data(self) -> dict[str, str]:
         """JSON form, empty fields left out."""
-        return {k: v for k, v in (("citation", self.citation), ("title", self.title),
-                                   ("url", self.url), ("note", self.note)) if v}
+        return {
+            k: v
+            for k, v in (("citation", self.citation), ("title", self.title), ("url", self.url), ("note", self.note))
+            if v
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,11 +105,25 @@ class Regulation:
         """The validity interval as ``at`` leaves."""
         parts: list[Condition] = []
         if self.validity.start is not None:
-            parts.append(Leaf("at", Op.GE, self.validity.start, f"{self.id}#from",
-                              f"in force from {self.validity.start.isoformat()}"))
+            parts.append(
+                Leaf(
+                    "at",
+                    Op.GE,
+                    self.validity.start,
+                    f"{self.id}#from",
+                    f"in force from {self.validity.start.isoformat()}",
+                )
+            )
         if self.validity.end is not None:
-            parts.append(Leaf("at", Op.LT, self.validity.end, f"{self.id}#until",
-                              f"in force until {self.validity.end.isoformat()}"))
+            parts.append(
+                Leaf(
+                    "at",
+                    Op.LT,
+                    self.validity.end,
+                    f"{self.id}#until",
+                    f"in force until {self.validity.end.isoformat()}",
+                )
+            )
         return All(tuple(parts), f"{self.id}#validity")
 
     def exemption_condition(self) -> Condition:
@@ -119,8 +136,7 @@ class Regulation:
         """The whole prohibition as one tree: in force, subject, and no exemption."""
         if self.status is not Status.IN_FORCE:
             return FALSE
-        return All((self.validity_condition(), _subject(self), Not(self.exemption_condition())),
-                   self.id, self.name)
+        return All((self.validity_condition(), _subject(self), Not(self.exemption_condition())), self.id, self.name)
 
     def change_instants(self) -> tuple[datetime, ...]:
         """Instants named by the validity (for timelines)."""

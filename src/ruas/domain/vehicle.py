@@ -113,11 +113,7 @@ def normalise_plate(text: str) -> str:
     ruas.domain.errors.InvalidPlate: plate '' is malformed: expected 6 letters and digits, e.g. 'VQ-123-B'
     """
     plate = re.sub(r"[\s\-]", "", text).upper()
-    if (
-        not _PLATE_RE.match(plate)
-        or not any(c.isdigit() for c in plate)
-        or not any(c.isalpha() for c in plate)
-    ):
+    if not _PLATE_RE.match(plate) or not any(c.isdigit() for c in plate) or not any(c.isalpha() for c in plate):
         raise InvalidPlate(
             f"plate {text!r} is malformed: expected 6 letters and digits, e.g. 'VQ-123-B'",
             field="plate",

@@ -19,11 +19,14 @@ from ruas.domain.errors import InvalidTimeWindow
 from ruas.domain.timeutil import LOCAL_TZ, require_aware
 
 
+_PARSER_ERROR: type[Exception] = getattr(opening_hours, "ParserError", SyntaxError)
+
+
 @lru_cache(maxsize=512)
 def _parse(expression: str) -> Any:
     try:
         return opening_hours.OpeningHours(expression, timezone=LOCAL_TZ, country="NL")
-    except (opening_hours.ParserError, SyntaxError, ValueError) as exc:
+    except (_PARSER_ERROR, SyntaxError, ValueError) as exc:
         raise InvalidTimeWindow(
             f"time window {expression!r} is not a valid OSM opening_hours expression: {exc}",
             field="window",

@@ -421,7 +421,7 @@ def _age_event_days(table: pl.DataFrame, age: int) -> pl.Series:
 
 
 def _build_segments(
-    plates: np.ndarray,
+    plates: pl.Series,
     states: np.ndarray,
     point_us: np.ndarray,
     end_us: int,

@@ -13,7 +13,7 @@ trees drive :mod:`ruas.rules.batch`, the vectorised path.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from ruas.domain.conditions import (
@@ -46,7 +46,7 @@ from ruas.domain.decision import (
     ZoneDecision,
 )
 from ruas.domain.errors import UnknownZone
-from ruas.domain.regulation import Clause, ExemptionGrant, ExemptionType, Regulation, Status, Zone
+from ruas.domain.regulation import Clause, ExemptionGrant, ExemptionType, Regulation, Status, Zone, ZoneStatus
 from ruas.domain.timeutil import LOCAL_TZ, add_years, local_midnight, require_aware
 from ruas.domain.vehicle import Vehicle
 
@@ -171,8 +171,14 @@ def zone_decision(
     at: datetime,
     grants: Sequence[ExemptionGrant] = (),
 ) -> ZoneDecision:
-    """The decision for one zone, with reasons, next change and exemption options."""
+    """The decision for one zone, with reasons, next change and exemption options.
+
+    An *announced* zone (no decree or area yet) never refuses: the answer is
+    allowed, and a note says what the framework would mean once it is introduced.
+    """
     require_aware(at)
+    if zone.status is ZoneStatus.ANNOUNCED:
+        return _announced(book, zone, vehicle, at, grants)
     reasons: list[Reason] = []
     blocked = False
     lifted = False
@@ -209,6 +215,43 @@ def zone_decision(
         reasons=tuple(reasons),
         exemptions=tuple(options.values()),
         notes=notes + zone.notes,
+    )
+
+
+def _announced(
+    book: RuleBook, zone: Zone, vehicle: Vehicle, at: datetime, grants: Sequence[ExemptionGrant]
+) -> ZoneDecision:
+    as_if = zone_decision(book, replace(zone, status=ZoneStatus.IN_FORCE), vehicle, at=at, grants=grants)
+    if not as_if.allowed:
+        outcome = "this vehicle would not be allowed" + (
+            f" (allowed from {_local(as_if.allowed_from)})" if as_if.allowed_from else ""
+        )
+    elif as_if.allowed_until is not None:
+        outcome = f"this vehicle would be allowed until {_local(as_if.allowed_until)}"
+    else:
+        outcome = "this vehicle would be allowed"
+    reasons = tuple(
+        Reason(
+            r.regulation_id,
+            r.regulation,
+            Effect.PROPOSED,
+            f"announced, not yet law: {r.text}",
+            r.legal_basis,
+            r.clause_id,
+        )
+        for r in as_if.reasons
+    )
+    return ZoneDecision(
+        zone_id=zone.id,
+        zone_name=zone.name,
+        kind=zone.kind,
+        authority=zone.authority,
+        access=Access.ALLOWED,
+        allowed_until=None,
+        allowed_from=None,
+        reasons=reasons,
+        exemptions=(),
+        notes=(f"announced zone: if introduced as announced, {outcome}", *zone.notes),
     )
 
 

@@ -135,8 +135,7 @@ def framework_from_data(data: Mapping[str, Any]) -> Framework:
         subject=from_data(data["subject"], f"{fw_id}.subject") if "subject" in data else None,
         fuel=from_data(data["fuel"], f"{fw_id}.fuel") if "fuel" in data else None,
         groups=tuple(
-            {**g, "condition": from_data(g["condition"], f"{fw_id}.groups.{g['id']}")}
-            for g in data.get("groups", ())
+            {**g, "condition": from_data(g["condition"], f"{fw_id}.groups.{g['id']}")} for g in data.get("groups", ())
         ),
         assumptions=tuple(data.get("assumptions", ())),
     )
@@ -241,9 +240,13 @@ def milieuzone_subject(params: Mapping[str, Any]) -> tuple[Condition, str]:
                 field=group["id"],
             )
         colour = next(k for k, v in group["classes"].items() if int(v) == int(min_class))
-        parts.append(All((group["condition"], Leaf("emission_class", Op.LT, str(min_class))),
-                         f"milieuzone-{group['id']}-{colour}",
-                         f"{group['label']} below emission class {min_class} ({colour} zone)"))
+        parts.append(
+            All(
+                (group["condition"], Leaf("emission_class", Op.LT, str(min_class))),
+                f"milieuzone-{group['id']}-{colour}",
+                f"{group['label']} below emission class {min_class} ({colour} zone)",
+            )
+        )
         words.append(f"diesel {group['label']} below class {min_class} ({colour})")
     if not parts:
         raise InvalidInput("a milieuzone needs at least one restricted group (light or heavy)", field="params")
