@@ -25,7 +25,7 @@ from operator import attrgetter
 from typing import Any
 
 from ruas.domain.errors import InvalidCondition, InvalidInput
-from ruas.domain.timeutil import add_years, age_in_years, local_day, local_midnight, parse_instant
+from ruas.domain.timeutil import LOCAL_TZ, add_years, age_in_years, local_day, local_midnight, parse_instant
 from ruas.domain.vehicle import Body, Category, EmissionClass, Fuel, Vehicle
 from ruas.domain.windows import TimeWindow, parse_window
 
@@ -553,6 +553,9 @@ def _leaf_predicate(leaf: Leaf) -> Predicate:
         cmp = _CMP[op]
         return lambda v, at: cmp(at, expected)
     if leaf.field == "age_years":
+        if op in _CMP:
+            age_cmp = _CMP[op]
+            return lambda v, at: age_cmp(age_in_years(v.first_admission, at.astimezone(LOCAL_TZ).date()), expected)
         return lambda v, at: _compare(op, age_in_years(v.first_admission, local_day(at)), expected)
     if leaf.field == "emission_class":
         if op in (Op.IN, Op.NOT_IN):
@@ -593,6 +596,18 @@ _CMP: Mapping[Op, Callable[[Any, Any], bool]] = {
 }
 
 
+def _flatten(node: All | Any_) -> list[Condition]:
+    """Children of ``node``, with nested nodes of the same kind spliced in (same truth value)."""
+    out: list[Condition] = []
+    for c in node.children:
+        if type(c) is type(node):
+            assert isinstance(c, All | Any_)
+            out.extend(_flatten(c))
+        else:
+            out.append(c)
+    return out
+
+
 def compile_condition(node: Condition) -> Predicate:
     """Turn a tree into a Python closure with the same truth value as :func:`evaluate`.
 
@@ -603,7 +618,7 @@ def compile_condition(node: Condition) -> Predicate:
     if isinstance(node, Not):
         inner = compile_condition(node.child)
         return lambda v, at: not inner(v, at)
-    parts = tuple(compile_condition(c) for c in node.children)
+    parts = tuple(compile_condition(c) for c in _flatten(node))
     if len(parts) == 1:
         return parts[0]
     if isinstance(node, All):
@@ -639,3 +654,20 @@ def age_values(node: Condition) -> frozenset[int]:
 def has_windows(node: Condition) -> bool:
     """True when the tree tests an opening_hours window."""
     return any(isinstance(n, Leaf) and n.op is Op.IN_WINDOW for n in walk(node))
+
+
+def relax_time(node: Condition, positive: bool = True) -> Condition:
+    """An over-approximation that ignores time: true whenever ``node`` could be true at *some* moment.
+
+    Leaves on ``at`` and ``age_years`` become true where they count positively and false
+    under a negation, so ``relax_time(c)`` evaluated for a vehicle is false only when
+    ``c`` is false for that vehicle at every moment. Used to skip work that cannot matter.
+    """
+    if isinstance(node, Leaf):
+        if node.field in ("at", "age_years"):
+            return TRUE if positive else FALSE
+        return node
+    if isinstance(node, Not):
+        return Not(relax_time(node.child, not positive), node.id, node.label)
+    children = tuple(relax_time(c, positive) for c in node.children)
+    return All(children, node.id, node.label) if isinstance(node, All) else Any_(children, node.id, node.label)

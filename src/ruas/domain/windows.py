@@ -18,7 +18,6 @@ import opening_hours
 from ruas.domain.errors import InvalidTimeWindow
 from ruas.domain.timeutil import LOCAL_TZ, require_aware
 
-
 _PARSER_ERROR: type[Exception] = getattr(opening_hours, "ParserError", SyntaxError)
 
 

@@ -31,6 +31,7 @@ from ruas.domain.conditions import (
     has_windows,
     instant_thresholds,
     next_change_point,
+    relax_time,
     residual,
     windows_in,
 )
@@ -74,6 +75,10 @@ class CompiledRegulation:
     points: tuple[datetime, ...]
     ages: frozenset[int]
     windows: bool
+    maybe_fn: Predicate
+    base_points: tuple[datetime, ...]
+    base_ages: frozenset[int]
+    clause_times: tuple[tuple[Predicate, tuple[datetime, ...], frozenset[int]], ...]
 
     @classmethod
     def build(cls, reg: Regulation) -> CompiledRegulation:
@@ -89,7 +94,37 @@ class CompiledRegulation:
             points=tuple(sorted(set(instant_thresholds(condition)))),
             ages=age_values(condition),
             windows=has_windows(condition),
+            maybe_fn=compile_condition(relax_time(All((reg.validity_condition(), reg.subject)))),
+            base_points=tuple(sorted(set(instant_thresholds(All((reg.validity_condition(), reg.subject)))))),
+            base_ages=age_values(reg.subject),
+            clause_times=tuple(
+                (
+                    compile_condition(relax_time(c.condition)),
+                    tuple(sorted(set(instant_thresholds(c.condition)))),
+                    age_values(c.condition),
+                )
+                for c in reg.exemptions
+            ),
         )
+
+    def candidates(self, vehicle: Vehicle, after: datetime) -> set[datetime] | None:
+        """Instants after ``after`` where this regulation's answer for the vehicle may change.
+
+        None when the regulation can never apply to this vehicle (its subject fails at every moment).
+        """
+        if not self.maybe_fn(vehicle, after):
+            return None
+        out = {p for p in self.base_points if p > after}
+        ages = set(self.base_ages)
+        for maybe, points, clause_ages in self.clause_times:
+            if maybe(vehicle, after):
+                out.update(p for p in points if p > after)
+                ages.update(clause_ages)
+        for n in ages:
+            t = local_midnight(add_years(vehicle.first_admission, n))
+            if t > after:
+                out.add(t)
+        return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +142,7 @@ class RuleBook:
     _compiled: dict[str, CompiledRegulation] = field(init=False, repr=False, compare=False)
     _eligibility: dict[str, Predicate] = field(init=False, repr=False, compare=False)
     _options: dict[tuple[str, bool], ExemptionOption] = field(init=False, repr=False, compare=False)
+    _proposals: dict[str, tuple[Predicate, ...]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_by_id", {z.id: z for z in self.zones})
@@ -116,6 +152,7 @@ class RuleBook:
                 compiled[reg.id] = CompiledRegulation.build(reg)
         object.__setattr__(self, "_compiled", compiled)
         object.__setattr__(self, "_options", {})
+        object.__setattr__(self, "_proposals", {})
         object.__setattr__(
             self, "_eligibility", {k: compile_condition(t.eligibility) for k, t in self.exemption_types.items()}
         )
@@ -134,6 +171,18 @@ class RuleBook:
     def compiled(self, regulation: Regulation) -> CompiledRegulation:
         """The compiled form of a regulation of this book."""
         return self._compiled[regulation.id]
+
+    def proposal_may_apply(self, zone: Zone, vehicle: Vehicle, at: datetime) -> bool:
+        """True when some proposed clause of this zone could hold for the vehicle at some moment."""
+        fns = self._proposals.get(zone.id)
+        if fns is None:
+            fns = self._proposals[zone.id] = tuple(
+                compile_condition(relax_time(c.condition))
+                for r in zone.regulations
+                for c in r.exemptions
+                if c.status is Status.PROPOSED
+            )
+        return any(fn(vehicle, at) for fn in fns)
 
     def option(self, type_id: str, *, held: bool) -> ExemptionOption:
         """The exemption option shown for a type (built once per type and held flag)."""
@@ -286,15 +335,20 @@ def zone_next_change(
         res = _any(_blocked_residual(book.compiled(r), vehicle, zone, grants) for r in regs_all)
         return next_change(res, at, state)
     candidates: set[datetime] = set()
+    live = []
     for c in regs:
-        candidates.update(p for p in c.points if p > at)
-        for n in c.ages:
-            t = local_midnight(add_years(vehicle.first_admission, n))
-            if t > at:
-                candidates.add(t)
+        points = c.candidates(vehicle, at)
+        if points is not None:
+            candidates.update(points)
+            live.append(c)
+    if not live:
+        return None
     for g in grants:
         candidates.update(p for p in g.validity.boundaries() if p > at)
-    blocked = _zone_blocked_fn(book, zone, vehicle, grants)
+
+    def blocked(t: datetime) -> bool:
+        return any(c.fn(vehicle, t) and not any(g.covers(zone, c.regulation, t) for g in grants) for c in live)
+
     limit = at + HORIZON
     for t in sorted(candidates):
         if t > limit:
@@ -426,6 +480,8 @@ def _proposal_notes(
     if alt_book is None or not alt_book.has_zone(zone.id):
         return ()
     alt_zone = alt_book.zone(zone.id)
+    if not alt_book.proposal_may_apply(alt_zone, vehicle, at):
+        return ()
     alt_blocked = _zone_blocked_fn(alt_book, alt_zone, vehicle, grants)(at)
     alt_change = zone_next_change(alt_book, alt_zone, vehicle, at, alt_blocked, grants)
     if alt_blocked == blocked and alt_change == change:
