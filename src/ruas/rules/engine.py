@@ -79,6 +79,7 @@ class CompiledRegulation:
     base_points: tuple[datetime, ...]
     base_ages: frozenset[int]
     clause_times: tuple[tuple[Predicate, tuple[datetime, ...], frozenset[int]], ...]
+    reasons: dict[tuple[Effect, str], Reason]
 
     @classmethod
     def build(cls, reg: Regulation) -> CompiledRegulation:
@@ -105,26 +106,41 @@ class CompiledRegulation:
                 )
                 for c in reg.exemptions
             ),
+            reasons={},
         )
 
-    def candidates(self, vehicle: Vehicle, after: datetime) -> set[datetime] | None:
-        """Instants after ``after`` where this regulation's answer for the vehicle may change.
+    def plan(self, vehicle: Vehicle, after: datetime) -> tuple[set[datetime], Callable[[datetime], bool]] | None:
+        """Where and how this regulation's answer for the vehicle can change after ``after``.
 
-        None when the regulation can never apply to this vehicle (its subject fails at every moment).
+        Returns the candidate instants and a time-only test "prohibited at t" that evaluates
+        only the clauses that could ever hold for this vehicle; None when the regulation
+        can never apply to it (its subject fails at every moment).
         """
         if not self.maybe_fn(vehicle, after):
             return None
         out = {p for p in self.base_points if p > after}
         ages = set(self.base_ages)
-        for maybe, points, clause_ages in self.clause_times:
+        live: list[Predicate] = []
+        for (_clause, fn), (maybe, points, clause_ages) in zip(self.clause_fns, self.clause_times, strict=True):
             if maybe(vehicle, after):
                 out.update(p for p in points if p > after)
                 ages.update(clause_ages)
+                live.append(fn)
         for n in ages:
             t = local_midnight(add_years(vehicle.first_admission, n))
             if t > after:
                 out.add(t)
-        return out
+        validity, subject = self.validity_fn, self.subject_fn
+
+        def prohibited(t: datetime) -> bool:
+            if not validity(vehicle, t) or not subject(vehicle, t):
+                return False
+            for fn in live:  # noqa: SIM110 - a plain loop: no generator per call on the hot path
+                if fn(vehicle, t):
+                    return False
+            return True
+
+        return out, prohibited
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +159,10 @@ class RuleBook:
     _eligibility: dict[str, Predicate] = field(init=False, repr=False, compare=False)
     _options: dict[tuple[str, bool], ExemptionOption] = field(init=False, repr=False, compare=False)
     _proposals: dict[str, tuple[Predicate, ...]] = field(init=False, repr=False, compare=False)
+    _in_force: dict[str, tuple[Zone, tuple[CompiledRegulation, ...]]] = field(init=False, repr=False, compare=False)
+    _reg_options: dict[str, tuple[tuple[str, Predicate, ExemptionOption], ...]] = field(
+        init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_by_id", {z.id: z for z in self.zones})
@@ -153,6 +173,8 @@ class RuleBook:
         object.__setattr__(self, "_compiled", compiled)
         object.__setattr__(self, "_options", {})
         object.__setattr__(self, "_proposals", {})
+        object.__setattr__(self, "_in_force", {})
+        object.__setattr__(self, "_reg_options", {})
         object.__setattr__(
             self, "_eligibility", {k: compile_condition(t.eligibility) for k, t in self.exemption_types.items()}
         )
@@ -167,6 +189,15 @@ class RuleBook:
     def has_zone(self, zone_id: str) -> bool:
         """True when the register holds this zone."""
         return zone_id in self._by_id
+
+    def in_force(self, zone: Zone) -> tuple[CompiledRegulation, ...]:
+        """The compiled regulations of a zone that are in force (status), in order."""
+        found = self._in_force.get(zone.id)
+        if found is None or found[0] is not zone:
+            regs = tuple(self._compiled[r.id] for r in zone.regulations if r.status is Status.IN_FORCE)
+            self._in_force[zone.id] = (zone, regs)
+            return regs
+        return found[1]
 
     def compiled(self, regulation: Regulation) -> CompiledRegulation:
         """The compiled form of a regulation of this book."""
@@ -183,6 +214,17 @@ class RuleBook:
                 if c.status is Status.PROPOSED
             )
         return any(fn(vehicle, at) for fn in fns)
+
+    def options_for(self, reg: Regulation) -> tuple[tuple[str, Predicate, ExemptionOption], ...]:
+        """The exemption types a regulation lists: id, eligibility test and the option shown."""
+        found = self._reg_options.get(reg.id)
+        if found is None:
+            found = self._reg_options[reg.id] = tuple(
+                (t, self._eligibility[t], self.option(t, held=False))
+                for t in reg.exemption_types
+                if t in self._eligibility
+            )
+        return found
 
     def option(self, type_id: str, *, held: bool) -> ExemptionOption:
         """The exemption option shown for a type (built once per type and held flag)."""
@@ -232,24 +274,26 @@ def zone_decision(
     blocked = False
     lifted = False
     options: dict[str, ExemptionOption] = {}
-    regs = [book.compiled(r) for r in zone.regulations if r.status is Status.IN_FORCE]
-    for comp in regs:
+    for comp in book.in_force(zone):
         reg = comp.regulation
-        held = {g.type_id for g in grants if g.covers(zone, reg, at)}
-        prohibited = comp.fn(vehicle, at)
-        reasons.append(_reason(comp, vehicle, at, prohibited, bool(held)))
+        held = {g.type_id for g in grants if g.covers(zone, reg, at)} if grants else set()
+        subject = comp.subject_fn(vehicle, at)
+        reason = _reason(comp, vehicle, at, subject, bool(held))
+        reasons.append(reason)
+        prohibited = reason.effect in (Effect.PROHIBITS, Effect.GRANT_HELD)
         if prohibited:
             if held:
                 lifted = True
             else:
                 blocked = True
-        if prohibited or held or comp.subject_fn(vehicle, at):
-            for type_id in reg.exemption_types:
-                etype = book.exemption_types.get(type_id)
-                if etype is None or type_id in options:
+        if prohibited or held or subject:
+            for type_id, eligible, option in book.options_for(reg):
+                if type_id in options:
                     continue
-                if type_id in held or book.eligible(type_id, vehicle, at):
-                    options[type_id] = book.option(type_id, held=type_id in held)
+                if type_id in held:
+                    options[type_id] = book.option(type_id, held=True)
+                elif eligible(vehicle, at):
+                    options[type_id] = option
     access = Access.NOT_ALLOWED if blocked else (Access.ALLOWED_WITH_EXEMPTION if lifted else Access.ALLOWED)
     change = zone_next_change(book, zone, vehicle, at, blocked, grants)
     notes = _proposal_notes(book, zone, vehicle, at, grants, blocked, change)
@@ -329,25 +373,25 @@ def zone_next_change(
     start, the days the vehicle turns 13 or 40, grant bounds) and each is checked
     with the compiled closures. With windows, the time-only residual is walked.
     """
-    regs = [book.compiled(r) for r in zone.regulations if r.status is Status.IN_FORCE]
+    regs = book.in_force(zone)
     if any(c.windows for c in regs) or any(g.window is not None for g in grants):
         regs_all = [r for r in zone.regulations if r.status is Status.IN_FORCE]
         res = _any(_blocked_residual(book.compiled(r), vehicle, zone, grants) for r in regs_all)
         return next_change(res, at, state)
     candidates: set[datetime] = set()
-    live = []
+    live: list[tuple[Regulation, Callable[[datetime], bool]]] = []
     for c in regs:
-        points = c.candidates(vehicle, at)
-        if points is not None:
-            candidates.update(points)
-            live.append(c)
+        planned = c.plan(vehicle, at)
+        if planned is not None:
+            candidates.update(planned[0])
+            live.append((c.regulation, planned[1]))
     if not live:
         return None
     for g in grants:
         candidates.update(p for p in g.validity.boundaries() if p > at)
 
     def blocked(t: datetime) -> bool:
-        return any(c.fn(vehicle, t) and not any(g.covers(zone, c.regulation, t) for g in grants) for c in live)
+        return any(fn(t) and not any(g.covers(zone, reg, t) for g in grants) for reg, fn in live)
 
     limit = at + HORIZON
     for t in sorted(candidates):
@@ -371,28 +415,32 @@ def _option(etype: ExemptionType, *, held: bool) -> ExemptionOption:
     )
 
 
-def _reason(comp: CompiledRegulation, vehicle: Vehicle, at: datetime, prohibited: bool, granted: bool) -> Reason:
+def _reason(comp: CompiledRegulation, vehicle: Vehicle, at: datetime, subject: bool, granted: bool) -> Reason:
+    """Why this regulation does or does not stop the vehicle at ``at`` (same truth as ``comp.fn``)."""
     reg = comp.regulation
     basis = reg.legal_source.citation
+    cache = comp.reasons
 
     def make(effect: Effect, text: str, clause: str | None = None) -> Reason:
-        return Reason(reg.id, reg.name, effect, text, basis, clause)
+        key = (effect, clause or text)
+        found = cache.get(key)
+        if found is None:
+            found = cache[key] = Reason(reg.id, reg.name, effect, text, basis, clause)
+        return found
 
-    if prohibited:
-        if granted:
-            return make(Effect.GRANT_HELD, f"an exemption held for this vehicle lifts: {reg.subject_label}")
-        return make(Effect.PROHIBITS, f"{reg.subject_label}; no exemption applies to this vehicle")
     if not comp.validity_fn(vehicle, at):
         start, end = reg.validity.start, reg.validity.end
         if start is not None and at < start:
             return make(Effect.NOT_IN_FORCE, f"not in force yet: applies from {_local(start)}")
         return make(Effect.NOT_IN_FORCE, f"no longer in force since {_local(end) if end else '?'}")
-    if not comp.subject_fn(vehicle, at):
+    if not subject:
         return make(Effect.NOT_SUBJECT, f"does not apply to this vehicle: only {reg.subject_label}")
     for clause, fn in comp.clause_fns:
         if fn(vehicle, at):
             return make(Effect.EXEMPT, clause.label, clause.id)
-    return make(Effect.EXEMPT, "exempt")  # pragma: no cover - the tree says exempt, a clause must hold
+    if granted:
+        return make(Effect.GRANT_HELD, f"an exemption held for this vehicle lifts: {reg.subject_label}")
+    return make(Effect.PROHIBITS, f"{reg.subject_label}; no exemption applies to this vehicle")
 
 
 def _local(at: datetime) -> str:
