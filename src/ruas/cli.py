@@ -19,6 +19,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import Progress
 from rich.table import Table
 
@@ -52,7 +53,7 @@ def _run(fn: Callable[[], T]) -> T:
     try:
         return fn()
     except RuasError as exc:
-        err.print(f"[bold red]error:[/] {exc.message}", highlight=False, markup=True)
+        err.print("[bold red]error:[/]", escape(exc.message), highlight=False)
         raise typer.Exit(2) from None
 
 
@@ -181,6 +182,8 @@ def fleet_cmd(
         return report
 
     report = _run(body_fn)
+    for warning in report.warnings:
+        err.print("[yellow]warning:[/]", escape(warning), highlight=False)
     _print_fleet(report, fmt)
 
 
@@ -334,7 +337,7 @@ def import_rdw_cmd(
     loaded, result = _run(body_fn)
     out.print(f"RDW import: {len(result.added)} added, {len(result.updated)} updated")
     for w in loaded.warnings[:20]:
-        err.print(f"[yellow]warning:[/] {w}", highlight=False)
+        err.print("[yellow]warning:[/]", escape(w), highlight=False)
 
 
 @report_app.command("consistency")

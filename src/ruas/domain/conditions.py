@@ -16,6 +16,7 @@ human sentence used to explain decisions).
 
 from __future__ import annotations
 
+import math
 import operator
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -24,7 +25,7 @@ from enum import StrEnum
 from operator import attrgetter
 from typing import Any
 
-from ruas.domain.errors import InvalidCondition, InvalidInput
+from ruas.domain.errors import InvalidCondition, InvalidInput, InvalidTimeWindow
 from ruas.domain.timeutil import LOCAL_TZ, add_years, age_in_years, local_day, local_midnight, parse_instant
 from ruas.domain.vehicle import Body, Category, EmissionClass, Fuel, Vehicle
 from ruas.domain.windows import TimeWindow, parse_window
@@ -106,6 +107,10 @@ def _parse_scalar(fname: str, spec: FieldSpec, raw: Any) -> Any:
             if isinstance(raw, bool) or not isinstance(raw, int | float | str):
                 raise ValueError(raw)
             value = float(raw)
+            if not math.isfinite(value):
+                raise ValueError(raw)
+            if spec.kind == "age" and not value.is_integer():
+                raise ValueError(raw)  # ages are whole years
             return int(value) if value.is_integer() else value
         if spec.kind == "date":
             return raw if isinstance(raw, date) else date.fromisoformat(str(raw))
@@ -157,7 +162,12 @@ class Leaf:
         object.__setattr__(self, "op", op)
         value: Any
         if op is Op.IN_WINDOW:
-            value = self.value if isinstance(self.value, TimeWindow) else parse_window(str(self.value))
+            try:
+                value = self.value if isinstance(self.value, TimeWindow) else parse_window(str(self.value))
+            except InvalidTimeWindow as exc:
+                raise InvalidCondition(
+                    f"condition on 'at': {exc.message}", field=self.field, value=str(self.value)
+                ) from exc
         elif op in (Op.IN, Op.NOT_IN, Op.INTERSECTS, Op.SUBSET_OF):
             if isinstance(self.value, str | bytes) or not isinstance(self.value, Iterable):
                 raise InvalidCondition(
@@ -275,9 +285,10 @@ def from_data(data: Any, path: str = "condition") -> Condition:
             raise InvalidCondition(f"{path}: a leaf needs 'field', 'op' and 'value'", path=path)
         return Leaf(str(data["field"]), data["op"], data["value"], id_, label)
     except InvalidCondition as exc:
-        if exc.message.startswith(path):
+        if "path" in exc.details:  # already named by a deeper node
             raise
-        raise InvalidCondition(f"{path}: {exc.message}", path=path, **exc.details) from exc
+        details = {k: v for k, v in exc.details.items() if k != "path"}
+        raise InvalidCondition(f"{path}: {exc.message}", path=path, **details) from exc
 
 
 # --------------------------------------------------------------------------- evaluation
@@ -357,14 +368,16 @@ def _age_to_instants(leaf: Leaf, first_admission: date) -> Condition:
 
     The vehicle reaches age N at local midnight of its N-th anniversary of first admission.
     """
-    n = leaf.value
-    if not isinstance(n, int):
-        n = int(n) + (0 if leaf.op in (Op.LT, Op.GE) else 1)
 
     def reach(k: int) -> datetime:
         return local_midnight(add_years(first_admission, k))
 
     op = leaf.op
+    if op in (Op.IN, Op.NOT_IN):
+        parts = tuple(All((Leaf("at", Op.GE, reach(k)), Leaf("at", Op.LT, reach(k + 1)))) for k in sorted(leaf.value))
+        found: Condition = Any_(parts) if op is Op.IN else Not(Any_(parts))
+        return _relabel(found, leaf.id, leaf.label)
+    n = int(leaf.value)  # ages are whole years (checked when the leaf is built)
     if op is Op.GE:
         out: Condition = Leaf("at", Op.GE, reach(n))
     elif op is Op.GT:
@@ -377,9 +390,8 @@ def _age_to_instants(leaf: Leaf, first_admission: date) -> Condition:
         out = All((Leaf("at", Op.GE, reach(n)), Leaf("at", Op.LT, reach(n + 1))))
     elif op is Op.NE:
         out = Any_((Leaf("at", Op.LT, reach(n)), Leaf("at", Op.GE, reach(n + 1))))
-    else:  # IN / NOT_IN over ages
-        parts = tuple(All((Leaf("at", Op.GE, reach(k)), Leaf("at", Op.LT, reach(k + 1)))) for k in leaf.value)
-        out = Any_(parts) if op is Op.IN else Not(Any_(parts))
+    else:
+        raise InvalidCondition(f"operator {op.value!r} is not allowed on 'age_years'", op=op.value)
     return _relabel(out, leaf.id, leaf.label)
 
 

@@ -9,7 +9,7 @@ the engine treats unknown as *not open*, which keeps a restriction in force.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
@@ -44,27 +44,43 @@ class TimeWindow:
         object.__setattr__(self, "_oh", _parse(self.expression))
 
     def is_open(self, at: datetime) -> bool:
-        """True when the window is open at the instant ``at`` (unknown counts as closed)."""
-        return bool(self._oh.is_open(require_aware(at)))
+        """True when the window is open at the instant ``at`` (any timezone; unknown counts as closed)."""
+        return bool(self._oh.is_open(_local(at)))
 
     def next_change(self, at: datetime) -> datetime | None:
         """The first instant after ``at`` where the open/closed state changes, or None."""
-        nxt = self._oh.next_change(require_aware(at))
+        nxt = self._oh.next_change(_local(at))
         if nxt is None:
             return None
-        if nxt.tzinfo is None:
-            nxt = nxt.replace(tzinfo=LOCAL_TZ)
-        return nxt if nxt > at else None
+        nxt = _from_lib(nxt)
+        return nxt if nxt.astimezone(UTC) > at.astimezone(UTC) else None
 
     def open_intervals(self, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
-        """The open stretches ``[a, b)`` that overlap ``[start, end)``, clipped to it."""
+        """The open stretches ``[a, b)`` that overlap ``[start, end)``, clipped to it.
+
+        Bounds are compared as UTC instants: datetimes that share a tzinfo compare by wall
+        clock and ignore ``fold``, which is wrong in the repeated hour of the autumn DST night.
+        The first stretch the library reports always begins at ``start`` itself.
+        """
+        lo, hi = _local(start).astimezone(UTC), _local(end).astimezone(UTC)
         out: list[tuple[datetime, datetime]] = []
-        for a, b, state, _comment in self._oh.intervals(require_aware(start), require_aware(end)):
-            if state == opening_hours.State.OPEN and b > a:
-                a2 = a if a.tzinfo else a.replace(tzinfo=LOCAL_TZ)
-                b2 = b if b.tzinfo else b.replace(tzinfo=LOCAL_TZ)
-                out.append((max(a2, start), min(b2, end)))
+        for i, (a, b, state, _comment) in enumerate(self._oh.intervals(_local(start), _local(end))):
+            a_utc = lo if i == 0 else _from_lib(a).astimezone(UTC)
+            b_utc = _from_lib(b).astimezone(UTC)
+            a_utc, b_utc = max(a_utc, lo), min(b_utc, hi)
+            if state == opening_hours.State.OPEN and b_utc > a_utc:
+                out.append((a_utc.astimezone(LOCAL_TZ), b_utc.astimezone(LOCAL_TZ)))
         return out
+
+
+def _local(at: datetime) -> datetime:
+    """``at`` in Europe/Amsterdam (the library accepts only ZoneInfo timezones)."""
+    return require_aware(at).astimezone(LOCAL_TZ)
+
+
+def _from_lib(value: datetime) -> datetime:
+    """A datetime from the library as an aware Europe/Amsterdam instant."""
+    return value.replace(tzinfo=LOCAL_TZ) if value.tzinfo is None else value
 
 
 def parse_window(expression: str) -> TimeWindow:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import lru_cache
 from importlib import resources
 from typing import Any
@@ -67,15 +67,14 @@ def authority_code(name: str) -> str | None:
 def normalise_start(published: datetime) -> datetime:
     """A zone's start as the decree means it: local midnight of the published day.
 
-    The NDW feed writes starts as ``T00:00:00Z`` (01:00 or 02:00 in Amsterdam) and
-    ends as ``T23:00:00Z`` of the day before; both are read as local midnight.
+    The NDW feed writes starts as ``T00:00:00Z`` (01:00 or 02:00 in Amsterdam); such a
+    start is read as local midnight of that date. Ends written as ``T23:00:00Z`` of the
+    day before already are local midnight. Any other time is kept as published.
     """
-    local = published.astimezone(LOCAL_TZ)
-    if local.hour == 0 and local.minute == 0:
-        return local
-    if local.hour <= 2 and local.minute == 0 and local.second == 0:
-        return local_midnight(local.date())
-    return local
+    utc = published.astimezone(UTC)
+    if (utc.hour, utc.minute, utc.second, utc.microsecond) == (0, 0, 0, 0):
+        return local_midnight(utc.date())
+    return published.astimezone(LOCAL_TZ)
 
 
 def _instant(value: Any, what: str) -> datetime | None:

@@ -101,8 +101,11 @@ class _Compiler:
 def _cmp(col: pl.Expr, op: Op, value: Any) -> pl.Expr:
     if op in (Op.IN, Op.NOT_IN):
         items = sorted(v.value if hasattr(v, "value") else v for v in value)
+        if items and all(isinstance(v, int | float) and not isinstance(v, bool) for v in items):
+            col, items = col.cast(pl.Float64), [float(v) for v in items]  # compare numbers as numbers
         inside = col.is_in(items).fill_null(False)
-        return inside if op is Op.IN else ~inside
+        # like the single path, an unknown (null) value is neither in nor outside the list
+        return inside if op is Op.IN else (col.is_not_null() & ~inside)
     lit = pl.lit(value.value if hasattr(value, "value") else value)
     if op is Op.EQ:
         return (col == lit).fill_null(False)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -47,6 +48,24 @@ ATTRIBUTE_COLUMNS = {
     "length": "length_m",
     "length_m": "length_m",
 }
+
+
+_THOUSANDS = re.compile(r"^\d{1,3}([.\s]\d{3})+$")
+
+
+def parse_mass(text: str) -> int:
+    """A mass in kg as people type it: ``3500``, ``3.500`` or ``3 500`` (Dutch thousands), ``3500,0``.
+
+    >>> parse_mass("3.500"), parse_mass("3500"), parse_mass("18 000")
+    (3500, 3500, 18000)
+    """
+    raw = text.strip().lower().removesuffix("kg").strip()
+    if _THOUSANDS.match(raw):
+        raw = re.sub(r"[.\s]", "", raw)
+    value = float(raw.replace(",", "."))
+    if not value.is_integer() or value < 100:
+        raise ValueError(f"mass {text!r}: expected whole kilograms (TMM), e.g. 3500")
+    return int(value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,7 +162,7 @@ def _rows_from_table(rows: list[list[str]], name: str) -> list[FleetRow]:
                 if key == "first_admission":
                     values[key] = parse_date(cell, "first_admission")
                 elif key == "mass_kg":
-                    values[key] = int(float(cell.replace(",", ".")))
+                    values[key] = parse_mass(cell)
                 elif key == "length_m":
                     values[key] = float(cell.replace(",", "."))
                 else:
@@ -167,6 +186,7 @@ class FleetReport:
     zones: tuple[tuple[str, str, str], ...]  # (id, name, status)
     vehicles: pl.DataFrame  # plate, description
     segments: pl.DataFrame  # plate, zone_id, start, end, state
+    warnings: tuple[str, ...] = ()
 
     def verdicts(self) -> pl.DataFrame:
         """One row per vehicle and zone with a plain-language verdict."""
@@ -233,6 +253,18 @@ def fleet_report(
     """Timelines for every row's vehicle in every zone (default: all zones except time windows)."""
     vehicles = []
     unknown = []
+    warnings: list[str] = []
+    first_line: dict[str, int] = {}
+    unique_rows = []
+    for row in rows:
+        plate = row.given.plate
+        if plate is not None and plate in first_line:
+            warnings.append(f"{plate} is listed twice (lines {first_line[plate]} and {row.line}); reported once")
+            continue
+        if plate is not None:
+            first_line[plate] = row.line
+        unique_rows.append(row)
+    rows = unique_rows
     for row in rows:
         try:
             vehicles.append(build_vehicle(register, row.given))
@@ -263,7 +295,7 @@ def fleet_report(
         {"plate": [v.plate for v in labelled], "vehicle": [v.describe() for v in labelled]},
         schema={"plate": pl.Utf8, "vehicle": pl.Utf8},
     )
-    return FleetReport(start, end, zones, described, segments)
+    return FleetReport(start, end, zones, described, segments, tuple(warnings))
 
 
 def _with_plate(vehicle: Any, label: str) -> Any:
