@@ -135,6 +135,8 @@ LEAVES: list[dict[str, Any]] = [
     {"field": "age_years", "op": "ne", "value": 40},
     {"field": "age_years", "op": "gt", "value": 12},
     {"field": "age_years", "op": "le", "value": 39},
+    {"field": "age_years", "op": "in", "value": [13, 40]},
+    {"field": "age_years", "op": "not_in", "value": [40, 41]},
     {"field": "at", "op": "lt", "value": "2027-01-01"},
     {"field": "at", "op": "ge", "value": "2025-06-01T08:30:00+02:00"},
     {"field": "at", "op": "le", "value": "2028-01-01T00:00:00+01:00"},

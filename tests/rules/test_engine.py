@@ -12,6 +12,7 @@ from ruas_rules_kit import (
     DST_WINDOW,
     NIGHT_WINDOW,
     ONE_MINUTE,
+    TZ,
     ZE_START,
     build_book,
     goods_vehicles,
@@ -369,6 +370,21 @@ def test_change_instant_really_changes_the_answer(book: RuleBook, data: st.DataO
         assert one(book, v, zone, d.allowed_from).allowed
 
 
+@PROPERTY
+@given(data=st.data(), v=vehicles(), fraction=st.floats(0, 1, exclude_max=True))
+def test_answer_holds_until_the_announced_change(
+    book: RuleBook, data: st.DataObject, v: Vehicle, fraction: float
+) -> None:
+    """Any instant between ``at`` and the next change (or 400 days on) gets the same answer, windows included."""
+    at = data.draw(moments_for(v))
+    zone = data.draw(st.sampled_from(["ze", "mz", "win"]))
+    d = one(book, v, zone, at)
+    change = d.allowed_until if d.allowed else d.allowed_from
+    end = (change or at + timedelta(days=400)).astimezone(UTC)
+    probe = at.astimezone(UTC) + (end - at.astimezone(UTC)) * fraction
+    assert one(book, v, zone, probe.astimezone(TZ)).allowed is d.allowed
+
+
 grant_types = st.sampled_from(
     [
         "ze-dagontheffing",
@@ -529,11 +545,12 @@ def same_decision(a: ZoneDecision, b: ZoneDecision) -> None:
 def test_decision_does_not_depend_on_the_timezone_of_at(
     book_showing_proposal: RuleBook, data: st.DataObject, v: Vehicle
 ) -> None:
-    """The same instant in local time, UTC or +01:00 gives the same ZE and milieuzone decisions."""
+    """The same instant in local time, UTC, +01:00 or -05:00 gives the same decision in every zone."""
     at = data.draw(moments_for(v))
-    local_d = decide(book_showing_proposal, v, ["ze", "mz"], at=at)
+    zones = ["ze", "mz", "win"]
+    local_d = decide(book_showing_proposal, v, zones, at=at)
     for tz in (UTC, timezone(timedelta(hours=1)), timezone(timedelta(hours=-5))):
-        other = decide(book_showing_proposal, v, ["ze", "mz"], at=at.astimezone(tz))
+        other = decide(book_showing_proposal, v, zones, at=at.astimezone(tz))
         for a, b in zip(local_d.zones, other.zones, strict=True):
             same_decision(a, b)
 

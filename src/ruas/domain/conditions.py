@@ -585,6 +585,10 @@ def _leaf_predicate(leaf: Leaf) -> Predicate:
         getter_in = attrgetter(leaf.field)
         return lambda v, at: getter_in(v) in expected
     getter = attrgetter(leaf.field)
+    if op is Op.CONTAINS:
+        return lambda v, at: expected in getter(v)
+    if op is Op.INTERSECTS:
+        return lambda v, at: not getter(v).isdisjoint(expected)
     if op in _CMP:
         cmp = _CMP[op]
 

@@ -62,8 +62,9 @@ MAX_STEPS = 20_000
 class CompiledRegulation:
     """A regulation with its trees built and compiled to closures once.
 
-    ``points`` are the fixed instants where its answer can change (validity bounds,
-    transition dates); ``ages`` the vehicle ages (years) where it can change.
+    ``maybe_fn`` is the subject with time ignored (false: the regulation can never apply to
+    the vehicle); ``base_points``/``base_ages`` and ``clause_times`` hold the instants and
+    vehicle ages (years) at which the validity, the subject or each clause can change.
     """
 
     regulation: Regulation
@@ -72,8 +73,6 @@ class CompiledRegulation:
     subject_fn: Predicate
     validity_fn: Predicate
     clause_fns: tuple[tuple[Clause, Predicate], ...]
-    points: tuple[datetime, ...]
-    ages: frozenset[int]
     windows: bool
     maybe_fn: Predicate
     base_points: tuple[datetime, ...]
@@ -92,8 +91,6 @@ class CompiledRegulation:
             subject_fn=compile_condition(reg.subject),
             validity_fn=compile_condition(reg.validity_condition()),
             clause_fns=tuple((c, compile_condition(c.condition)) for c in reg.exemptions),
-            points=tuple(sorted(set(instant_thresholds(condition)))),
-            ages=age_values(condition),
             windows=has_windows(condition),
             maybe_fn=compile_condition(relax_time(All((reg.validity_condition(), reg.subject)))),
             base_points=tuple(sorted(set(instant_thresholds(All((reg.validity_condition(), reg.subject)))))),
@@ -158,7 +155,7 @@ class RuleBook:
     _compiled: dict[str, CompiledRegulation] = field(init=False, repr=False, compare=False)
     _eligibility: dict[str, Predicate] = field(init=False, repr=False, compare=False)
     _options: dict[tuple[str, bool], ExemptionOption] = field(init=False, repr=False, compare=False)
-    _proposals: dict[str, tuple[Predicate, ...]] = field(init=False, repr=False, compare=False)
+    _proposals: dict[str, tuple[tuple[str, Predicate], ...]] = field(init=False, repr=False, compare=False)
     _in_force: dict[str, tuple[Zone, tuple[CompiledRegulation, ...]]] = field(init=False, repr=False, compare=False)
     _reg_options: dict[str, tuple[tuple[str, Predicate, ExemptionOption], ...]] = field(
         init=False, repr=False, compare=False
@@ -203,17 +200,17 @@ class RuleBook:
         """The compiled form of a regulation of this book."""
         return self._compiled[regulation.id]
 
-    def proposal_may_apply(self, zone: Zone, vehicle: Vehicle, at: datetime) -> bool:
-        """True when some proposed clause of this zone could hold for the vehicle at some moment."""
-        fns = self._proposals.get(zone.id)
-        if fns is None:
-            fns = self._proposals[zone.id] = tuple(
-                compile_condition(relax_time(c.condition))
+    def applicable_proposals(self, zone: Zone, vehicle: Vehicle, at: datetime) -> list[str]:
+        """Labels of the proposed clauses of this zone that could hold for the vehicle at some moment."""
+        found = self._proposals.get(zone.id)
+        if found is None:
+            found = self._proposals[zone.id] = tuple(
+                (c.label, compile_condition(relax_time(c.condition)))
                 for r in zone.regulations
                 for c in r.exemptions
                 if c.status is Status.PROPOSED
             )
-        return any(fn(vehicle, at) for fn in fns)
+        return [label for label, fn in found if fn(vehicle, at)]
 
     def options_for(self, reg: Regulation) -> tuple[tuple[str, Predicate, ExemptionOption], ...]:
         """The exemption types a regulation lists: id, eligibility test and the option shown."""
@@ -233,11 +230,6 @@ class RuleBook:
         if opt is None:
             opt = self._options[key] = _option(self.exemption_types[type_id], held=held)
         return opt
-
-    def eligible(self, type_id: str, vehicle: Vehicle, at: datetime) -> bool:
-        """True when the vehicle meets the eligibility of exemption type ``type_id``."""
-        fn = self._eligibility.get(type_id)
-        return fn is not None and fn(vehicle, at)
 
 
 def decide(
@@ -528,21 +520,14 @@ def _proposal_notes(
     if alt_book is None or not alt_book.has_zone(zone.id):
         return ()
     alt_zone = alt_book.zone(zone.id)
-    if not alt_book.proposal_may_apply(alt_zone, vehicle, at):
+    proposals = alt_book.applicable_proposals(alt_zone, vehicle, at)
+    if not proposals:
         return ()
     alt_blocked = _zone_blocked_fn(alt_book, alt_zone, vehicle, grants)(at)
     alt_change = zone_next_change(alt_book, alt_zone, vehicle, at, alt_blocked, grants)
     if alt_blocked == blocked and alt_change == change:
         return ()
-    proposals = sorted(
-        {
-            c.label
-            for r in alt_zone.regulations
-            for c in r.exemptions
-            if c.status is Status.PROPOSED and residual(c.condition, vehicle) is not False
-        }
-    )
-    what = "; ".join(proposals) or "a proposed change"
+    what = "; ".join(sorted(set(proposals)))
     if alt_blocked:
         outcome = "not allowed" + (f", allowed from {_local(alt_change)}" if alt_change else "")
     else:
