@@ -78,6 +78,7 @@ def main() -> None:
 
         one_zone = _latencies(lambda v, at: decide(book, v, [ZE_AMSTERDAM], at=at), zip(vehicles, moments, strict=True))
         at_place = _latencies(lambda v, at: decide(book, v, place, at=at), zip(vehicles, moments, strict=True))
+        lookup = _latencies(lambda: register.zones_at_point(*DAM), [()] * len(vehicles))
         with_lookup = _latencies(
             lambda v, at: decide(book, v, register.zones_at_point(*DAM), at=at), zip(vehicles, moments, strict=True)
         )
@@ -109,6 +110,7 @@ def main() -> None:
         "zones_at_place": len(place),
         "decide_one_zone": _stats(one_zone),
         "decide_place": _stats(at_place),
+        "point_lookup": _stats(lookup),
         "decide_place_with_point_lookup": _stats(with_lookup),
         "batch_vehicles": frame.height,
         "batch_timelines": timelines,
@@ -135,7 +137,8 @@ def main() -> None:
     )
     print(
         f"decide, one place ({len(place)} zones at the Dam): median {figures['decide_place']['median_us']} us "
-        f"(+ point lookup: {figures['decide_place_with_point_lookup']['median_us']} us)"
+        f"(point lookup alone {figures['point_lookup']['median_us']} us; "
+        f"lookup + decide {figures['decide_place_with_point_lookup']['median_us']} us)"
     )
     print(
         f"  baseline: interpreting the place's trees once: median {baseline['interpreted_trees_place']['median_us']} us"

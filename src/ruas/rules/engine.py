@@ -12,6 +12,7 @@ trees drive :mod:`ruas.rules.batch`, the vectorised path.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -157,7 +158,7 @@ class RuleBook:
     _options: dict[tuple[str, bool], ExemptionOption] = field(init=False, repr=False, compare=False)
     _proposals: dict[str, tuple[tuple[str, Predicate], ...]] = field(init=False, repr=False, compare=False)
     _in_force: dict[str, tuple[Zone, tuple[CompiledRegulation, ...]]] = field(init=False, repr=False, compare=False)
-    _reg_options: dict[str, tuple[tuple[str, Predicate, ExemptionOption], ...]] = field(
+    _reg_options: dict[str, tuple[tuple[Predicate, tuple[tuple[str, ExemptionOption], ...]], ...]] = field(
         init=False, repr=False, compare=False
     )
 
@@ -212,15 +213,23 @@ class RuleBook:
             )
         return [label for label, fn in found if fn(vehicle, at)]
 
-    def options_for(self, reg: Regulation) -> tuple[tuple[str, Predicate, ExemptionOption], ...]:
-        """The exemption types a regulation lists: id, eligibility test and the option shown."""
+    def options_for(self, reg: Regulation) -> tuple[tuple[Predicate, tuple[tuple[str, ExemptionOption], ...]], ...]:
+        """The exemption types a regulation lists, grouped by identical eligibility (tested once each).
+
+        Each group is (eligibility test, ((type id, option shown), ...)), in the regulation's order.
+        """
         found = self._reg_options.get(reg.id)
         if found is None:
-            found = self._reg_options[reg.id] = tuple(
-                (t, self._eligibility[t], self.option(t, held=False))
-                for t in reg.exemption_types
-                if t in self._eligibility
-            )
+            groups: dict[str, tuple[Predicate, list[tuple[str, ExemptionOption]]]] = {}
+            for t in reg.exemption_types:
+                etype = self.exemption_types.get(t)
+                if etype is None:
+                    continue
+                key = json.dumps(etype.eligibility.to_data(), sort_keys=True)
+                if key not in groups:
+                    groups[key] = (self._eligibility[t], [])
+                groups[key][1].append((t, self.option(t, held=False)))
+            found = self._reg_options[reg.id] = tuple((fn, tuple(items)) for fn, items in groups.values())
         return found
 
     def option(self, type_id: str, *, held: bool) -> ExemptionOption:
@@ -230,6 +239,9 @@ class RuleBook:
         if opt is None:
             opt = self._options[key] = _option(self.exemption_types[type_id], held=held)
         return opt
+
+
+_NONE_HELD: frozenset[str] = frozenset()
 
 
 def decide(
@@ -268,7 +280,7 @@ def zone_decision(
     options: dict[str, ExemptionOption] = {}
     for comp in book.in_force(zone):
         reg = comp.regulation
-        held = {g.type_id for g in grants if g.covers(zone, reg, at)} if grants else set()
+        held = {g.type_id for g in grants if g.covers(zone, reg, at)} if grants else _NONE_HELD
         subject = comp.subject_fn(vehicle, at)
         reason = _reason(comp, vehicle, at, subject, bool(held))
         reasons.append(reason)
@@ -279,13 +291,15 @@ def zone_decision(
             else:
                 blocked = True
         if prohibited or held or subject:
-            for type_id, eligible, option in book.options_for(reg):
-                if type_id in options:
-                    continue
-                if type_id in held:
-                    options[type_id] = book.option(type_id, held=True)
-                elif eligible(vehicle, at):
-                    options[type_id] = option
+            for eligible, group in book.options_for(reg):
+                if eligible(vehicle, at):
+                    for type_id, option in group:
+                        if type_id not in options:
+                            options[type_id] = book.option(type_id, held=True) if type_id in held else option
+                else:
+                    for type_id, _ in group:
+                        if type_id in held and type_id not in options:
+                            options[type_id] = book.option(type_id, held=True)
     access = Access.NOT_ALLOWED if blocked else (Access.ALLOWED_WITH_EXEMPTION if lifted else Access.ALLOWED)
     change = zone_next_change(book, zone, vehicle, at, blocked, grants)
     notes = _proposal_notes(book, zone, vehicle, at, grants, blocked, change)
