@@ -5,7 +5,6 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
-import shutil
 import subprocess
 import sys
 from importlib import resources
@@ -16,8 +15,7 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from ruas.cli import app
-from ruas.register.store import EMBEDDED_NDW, VEHICLES_FILE, ZONES_FILE, Register
-from ruas.rules.frameworks import RuleSettings
+from ruas.register.store import EMBEDDED_NDW, ZONES_FILE
 
 TESTS = Path(__file__).resolve().parent
 FLEET = TESTS / "fixtures" / "fleet"
@@ -37,25 +35,6 @@ ELECTRIC_VAN = ["--category", "N1", "--mass", "3000", "--fuel", "electric", "--f
 
 
 # --------------------------------------------------------------------------- fixtures and helpers
-
-
-@pytest.fixture(scope="session")
-def seeded_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A data directory seeded once per session from the embedded data; tests copy it, never write to it."""
-    path = tmp_path_factory.getbasetemp() / "ruas-seeded"
-    if not (path / VEHICLES_FILE).exists():
-        Register(path, RuleSettings()).ensure_seeded()
-    return path
-
-
-@pytest.fixture
-def data_dir(seeded_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A fresh copy of the seeded register, set as RUAS_DATA_DIR, with no proposals applied."""
-    path = tmp_path / "data"
-    shutil.copytree(seeded_dir, path)
-    monkeypatch.setenv("RUAS_DATA_DIR", str(path))
-    monkeypatch.delenv("RUAS_APPLY_PROPOSED", raising=False)
-    return path
 
 
 @pytest.fixture

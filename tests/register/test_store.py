@@ -40,25 +40,6 @@ REGION_OWN_ZONES = {
 # --------------------------------------------------------------------------- fixtures
 
 
-@pytest.fixture(scope="session")
-def seeded_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A data directory seeded once per session from the embedded data; tests copy it, never write to it."""
-    path = tmp_path_factory.getbasetemp() / "ruas-seeded"
-    if not (path / VEHICLES_FILE).exists():
-        Register(path, RuleSettings()).ensure_seeded()
-    return path
-
-
-@pytest.fixture
-def data_dir(seeded_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A fresh copy of the seeded register in this test's tmp dir, set as RUAS_DATA_DIR."""
-    path = tmp_path / "data"
-    shutil.copytree(seeded_dir, path)
-    monkeypatch.setenv("RUAS_DATA_DIR", str(path))
-    monkeypatch.delenv("RUAS_APPLY_PROPOSED", raising=False)
-    return path
-
-
 @pytest.fixture
 def register(data_dir: Path) -> Register:
     """The seeded register opened on the fresh copy."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import replace
 from datetime import date, datetime
 from pathlib import Path
@@ -13,7 +12,7 @@ from ruas.domain.decision import Access
 from ruas.domain.errors import InvalidInput, InvalidPlate, UnknownMunicipality, UnknownVehicle, UnknownZone
 from ruas.domain.timeutil import LOCAL_TZ
 from ruas.domain.vehicle import Body, Category, EmissionClass, Fuel
-from ruas.register.store import VEHICLES_FILE, Register
+from ruas.register.store import Register
 from ruas.rules.frameworks import RuleSettings
 from ruas.services.check import Place, VehicleInput, build_vehicle, check, parse_category, parse_fuel
 
@@ -22,23 +21,10 @@ DAM = "52.3731,4.8926"
 NORTH_SEA = "52.6,4.2"
 
 
-@pytest.fixture(scope="session")
-def seeded_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A data directory seeded once per session from the embedded data; tests copy it, never write to it."""
-    path = tmp_path_factory.getbasetemp() / "ruas-seeded"
-    if not (path / VEHICLES_FILE).exists():
-        Register(path, RuleSettings()).ensure_seeded()
-    return path
-
-
 @pytest.fixture
-def register(seeded_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Register:
+def register(data_dir: Path) -> Register:
     """A fresh copy of the seeded register (set as RUAS_DATA_DIR), opened without proposals."""
-    path = tmp_path / "data"
-    shutil.copytree(seeded_dir, path)
-    monkeypatch.setenv("RUAS_DATA_DIR", str(path))
-    monkeypatch.delenv("RUAS_APPLY_PROPOSED", raising=False)
-    return Register.open(path, RuleSettings())
+    return Register.open(data_dir, RuleSettings())
 
 
 @pytest.fixture

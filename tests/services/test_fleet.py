@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import shutil
 from datetime import date, datetime
 from pathlib import Path
 
@@ -13,7 +12,7 @@ from openpyxl import Workbook
 
 from ruas.domain.errors import InvalidInput, SourceError
 from ruas.domain.timeutil import LOCAL_TZ
-from ruas.register.store import VEHICLES_FILE, Register
+from ruas.register.store import Register
 from ruas.rules.frameworks import RuleSettings
 from ruas.services.fleet import FleetReport, FleetRow, default_period, fleet_report, read_fleet_file, zone_label
 
@@ -25,23 +24,10 @@ START = datetime(2025, 1, 1, tzinfo=LOCAL_TZ)
 END = datetime(2031, 1, 1, tzinfo=LOCAL_TZ)
 
 
-@pytest.fixture(scope="session")
-def seeded_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A data directory seeded once per session from the embedded data; tests copy it, never write to it."""
-    path = tmp_path_factory.getbasetemp() / "ruas-seeded"
-    if not (path / VEHICLES_FILE).exists():
-        Register(path, RuleSettings()).ensure_seeded()
-    return path
-
-
 @pytest.fixture
-def register(seeded_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Register:
+def register(data_dir: Path) -> Register:
     """A fresh copy of the seeded register (set as RUAS_DATA_DIR), opened without proposals."""
-    path = tmp_path / "data"
-    shutil.copytree(seeded_dir, path)
-    monkeypatch.setenv("RUAS_DATA_DIR", str(path))
-    monkeypatch.delenv("RUAS_APPLY_PROPOSED", raising=False)
-    return Register.open(path, RuleSettings())
+    return Register.open(data_dir, RuleSettings())
 
 
 @pytest.fixture

@@ -158,7 +158,7 @@ class RuleBook:
     _options: dict[tuple[str, bool], ExemptionOption] = field(init=False, repr=False, compare=False)
     _proposals: dict[str, tuple[tuple[str, Predicate], ...]] = field(init=False, repr=False, compare=False)
     _in_force: dict[str, tuple[Zone, tuple[CompiledRegulation, ...]]] = field(init=False, repr=False, compare=False)
-    _reg_options: dict[str, tuple[tuple[Predicate, tuple[tuple[str, ExemptionOption], ...]], ...]] = field(
+    _reg_options: dict[str, tuple[tuple[Predicate, ...], tuple[tuple[str, int, ExemptionOption], ...]]] = field(
         init=False, repr=False, compare=False
     )
 
@@ -213,23 +213,29 @@ class RuleBook:
             )
         return [label for label, fn in found if fn(vehicle, at)]
 
-    def options_for(self, reg: Regulation) -> tuple[tuple[Predicate, tuple[tuple[str, ExemptionOption], ...]], ...]:
-        """The exemption types a regulation lists, grouped by identical eligibility (tested once each).
+    def options_for(
+        self, reg: Regulation
+    ) -> tuple[tuple[Predicate, ...], tuple[tuple[str, int, ExemptionOption], ...]]:
+        """The exemption types a regulation lists, in its order, with their eligibility tests.
 
-        Each group is (eligibility test, ((type id, option shown), ...)), in the regulation's order.
+        Types with an identical eligibility condition share one test (index into the first
+        tuple), so a decision evaluates each distinct condition once.
         """
         found = self._reg_options.get(reg.id)
         if found is None:
-            groups: dict[str, tuple[Predicate, list[tuple[str, ExemptionOption]]]] = {}
+            tests: list[Predicate] = []
+            index: dict[str, int] = {}
+            listed: list[tuple[str, int, ExemptionOption]] = []
             for t in reg.exemption_types:
                 etype = self.exemption_types.get(t)
                 if etype is None:
                     continue
                 key = json.dumps(etype.eligibility.to_data(), sort_keys=True)
-                if key not in groups:
-                    groups[key] = (self._eligibility[t], [])
-                groups[key][1].append((t, self.option(t, held=False)))
-            found = self._reg_options[reg.id] = tuple((fn, tuple(items)) for fn, items in groups.values())
+                if key not in index:
+                    index[key] = len(tests)
+                    tests.append(self._eligibility[t])
+                listed.append((t, index[key], self.option(t, held=False)))
+            found = self._reg_options[reg.id] = (tuple(tests), tuple(listed))
         return found
 
     def option(self, type_id: str, *, held: bool) -> ExemptionOption:
@@ -291,15 +297,19 @@ def zone_decision(
             else:
                 blocked = True
         if prohibited or held or subject:
-            for eligible, group in book.options_for(reg):
-                if eligible(vehicle, at):
-                    for type_id, option in group:
-                        if type_id not in options:
-                            options[type_id] = book.option(type_id, held=True) if type_id in held else option
-                else:
-                    for type_id, _ in group:
-                        if type_id in held and type_id not in options:
-                            options[type_id] = book.option(type_id, held=True)
+            tests, listed = book.options_for(reg)
+            results: list[bool | None] = [None] * len(tests)
+            for type_id, group, option in listed:
+                if type_id in options:
+                    continue
+                if type_id in held:
+                    options[type_id] = book.option(type_id, held=True)
+                    continue
+                ok = results[group]
+                if ok is None:
+                    ok = results[group] = tests[group](vehicle, at)
+                if ok:
+                    options[type_id] = option
     access = Access.NOT_ALLOWED if blocked else (Access.ALLOWED_WITH_EXEMPTION if lifted else Access.ALLOWED)
     change = zone_next_change(book, zone, vehicle, at, blocked, grants)
     notes = _proposal_notes(book, zone, vehicle, at, grants, blocked, change)
