@@ -15,7 +15,8 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from ruas.cli import app
-from ruas.register.store import EMBEDDED_NDW, ZONES_FILE
+from ruas.register.store import EMBEDDED_NDW, Register
+from ruas_test_support import register_snapshot
 
 TESTS = Path(__file__).resolve().parent
 FLEET = TESTS / "fixtures" / "fleet"
@@ -387,19 +388,19 @@ def test_import_ndw_prints_counts(runner: CliRunner, data_dir: Path, tmp_path: P
     result = run(runner, "import", "ndw", str(feed))
     assert result.exit_code == 0, result.stderr
     assert "36 added, 0 updated, 6 unchanged" in flat(result.stdout)
-    records = json.loads((data_dir / ZONES_FILE).read_text(encoding="utf-8"))["records"]
+    records = Register.open(data_dir).store.load_records()
     assert len(records) == 48
 
 
 def test_import_ndw_broken_file_exits_2(runner: CliRunner, data_dir: Path, tmp_path: Path) -> None:
-    """`import ndw` of a truncated feed exits 2 naming the file and leaves zones.json unchanged."""
+    """`import ndw` of a truncated feed exits 2 naming the file and leaves the register unchanged."""
     feed = tmp_path / "cut.xml"
     feed.write_bytes(resources.files("ruas").joinpath(EMBEDDED_NDW).read_bytes()[:5000])
-    before = (data_dir / ZONES_FILE).read_bytes()
+    before = register_snapshot(Register.open(data_dir))
     result = run(runner, "import", "ndw", str(feed))
     assert result.exit_code == 2
     assert "cut.xml" in flat(result.stderr)
-    assert (data_dir / ZONES_FILE).read_bytes() == before
+    assert register_snapshot(Register.open(data_dir)) == before
 
 
 def test_import_rdw_prints_counts(runner: CliRunner, data_dir: Path) -> None:

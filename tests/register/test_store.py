@@ -1,10 +1,9 @@
-"""Tests for the register on disk: seeding, NDW and RDW imports, lookups and atomic failure."""
+"""Tests for the register in the database (SQLite and PostgreSQL): seeding, imports, lookups, atomic failure."""
 
 from __future__ import annotations
 
 import json
 import re
-import shutil
 from datetime import date, datetime
 from importlib import resources
 from pathlib import Path
@@ -18,11 +17,12 @@ from ruas.domain.errors import InvalidPlate, SourceError, UnknownMunicipality, U
 from ruas.domain.regulation import ZoneKind, ZoneStatus
 from ruas.domain.timeutil import LOCAL_TZ
 from ruas.domain.vehicle import Body, Category, EmissionClass, Fuel, Vehicle
-from ruas.register.store import EMBEDDED_NDW, VEHICLES_FILE, ZONES_FILE, Register, embedded_feed, embedded_region
+from ruas.register.store import DATABASE_FILE, EMBEDDED_NDW, Register, embedded_feed, embedded_region
 from ruas.rules.engine import decide
 from ruas.rules.frameworks import RuleSettings
 from ruas.sources.cbs import embedded_municipalities
 from ruas.sources.rdw import RdwLoad, load_rdw
+from ruas_test_support import register_snapshot
 
 RDW_FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "rdw"
 ZE_AMSTERDAM = "NDW11_64717e49-b364-4001-b6f9-14270d068764"
@@ -41,9 +41,9 @@ REGION_OWN_ZONES = {
 
 
 @pytest.fixture
-def register(data_dir: Path) -> Register:
-    """The seeded register opened on the fresh copy."""
-    return Register.open(data_dir)
+def register(backend_dir: Path) -> Register:
+    """The seeded register, fresh for this test, on SQLite and on PostgreSQL."""
+    return Register.open(backend_dir, RuleSettings())
 
 
 @pytest.fixture(scope="session")
@@ -60,24 +60,11 @@ def national_file(national_xml: bytes, tmp_path: Path) -> Path:
     return path
 
 
-@pytest.fixture(scope="module")
-def national_dir(seeded_dir: Path, national_xml: bytes, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A seeded register into which the full national feed was imported once (copy it before writing)."""
-    path = tmp_path_factory.mktemp("national") / "data"
-    shutil.copytree(seeded_dir, path)
-    feed = path.parent / "ndw.xml"
-    feed.write_bytes(national_xml)
-    Register(path, RuleSettings()).import_ndw(feed)
-    return path
-
-
 @pytest.fixture
-def national_register(national_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Register:
-    """A fresh copy of the national register, opened."""
-    path = tmp_path / "national"
-    shutil.copytree(national_dir, path)
-    monkeypatch.setenv("RUAS_DATA_DIR", str(path))
-    return Register.open(path, RuleSettings())
+def national_register(register: Register, national_file: Path) -> Register:
+    """The seeded register (each backend) into which the full national feed was imported."""
+    register.import_ndw(national_file)
+    return register
 
 
 @pytest.fixture
@@ -110,22 +97,26 @@ def with_zone_version(xml: bytes, zone_id: str, old: str, new: str, name: str | 
 # --------------------------------------------------------------------------- seeding
 
 
-def test_seeding_creates_zones_and_vehicles(seeded_dir: Path) -> None:
-    """Seeding writes zones.json (format 1) and vehicles.parquet with 100,000 synthetic vehicles."""
-    data = json.loads((seeded_dir / ZONES_FILE).read_text(encoding="utf-8"))
-    assert data["format"] == 1
-    assert len(data["records"]) == 12
-    vehicles = pl.read_parquet(seeded_dir / VEHICLES_FILE)
+def test_seeding_creates_zones_and_vehicles(register: Register) -> None:
+    """Seeding publishes the 12 zones of the embedded register and 100,000 synthetic vehicles."""
+    assert len(register.store.load_records()) == 12
+    assert register.store.version() >= 1
+    vehicles = register.store.load_vehicles()
     assert vehicles.height == 100_000
     assert vehicles.get_column("synthetic").all()
     assert vehicles.get_column("plate").str.contains("Q").all()
 
 
-def test_opening_a_seeded_directory_rewrites_nothing(data_dir: Path) -> None:
-    """Opening an already seeded directory leaves both files byte-identical."""
-    before = {name: (data_dir / name).read_bytes() for name in (ZONES_FILE, VEHICLES_FILE)}
-    Register.open(data_dir).zones  # noqa: B018 - compile the book as a real open does
-    assert {name: (data_dir / name).read_bytes() for name in before} == before
+def test_the_embedded_default_is_a_sqlite_file_in_the_data_dir(data_dir: Path) -> None:
+    """Without RUAS_DATABASE_URL the register lives in ruas.db inside RUAS_DATA_DIR."""
+    assert (data_dir / DATABASE_FILE).exists()
+
+
+def test_opening_a_seeded_register_changes_nothing(register: Register) -> None:
+    """Opening an already seeded register again publishes nothing and adds no vehicles."""
+    before = register_snapshot(register)
+    Register.open(register.path, RuleSettings()).zones  # noqa: B018 - compile the book as a real open does
+    assert register_snapshot(register) == before
 
 
 def test_embedded_ndw_zones_are_those_intersecting_the_region(register: Register) -> None:
@@ -196,12 +187,12 @@ def test_every_national_zone_is_checkable(national_register: Register, diesel_va
 
 
 def test_importing_the_same_feed_twice_changes_nothing(national_register: Register, national_file: Path) -> None:
-    """A second import of the same feed reports every zone unchanged and leaves zones.json byte-identical."""
-    before = (national_register.path / ZONES_FILE).read_bytes()
+    """A second import of the same feed reports every zone unchanged and leaves the register unchanged."""
+    before = register_snapshot(national_register)
     result = national_register.import_ndw(national_file)
     assert len(result.unchanged) == 42
     assert (result.added, result.updated, result.skipped_older) == ((), (), ())
-    assert (national_register.path / ZONES_FILE).read_bytes() == before
+    assert register_snapshot(national_register) == before
 
 
 def test_newer_version_updates_that_zone_only(national_register: Register, national_xml: bytes, tmp_path: Path) -> None:
@@ -236,11 +227,11 @@ def test_older_version_is_skipped(national_register: Register, national_xml: byt
     """A feed holding an older version of a zone skips it and writes nothing."""
     older = tmp_path / "ndw_older.xml"
     older.write_bytes(with_zone_version(national_xml, AMERSFOORT_2027, "3", "1", name="ZE Amersfoort (oud)"))
-    before = (national_register.path / ZONES_FILE).read_bytes()
+    before = register_snapshot(national_register)
     result = national_register.import_ndw(older)
     assert result.skipped_older == (AMERSFOORT_2027,)
     assert result.updated == ()
-    assert (national_register.path / ZONES_FILE).read_bytes() == before
+    assert register_snapshot(national_register) == before
 
 
 @pytest.fixture
@@ -281,17 +272,17 @@ def test_broken_feed_raises_and_leaves_the_register(
     expected_in_message: str,
     element: str,
 ) -> None:
-    """A truncated, wrong-root or odd-posList feed raises SourceError naming file and element; zones.json is kept."""
+    """A truncated, wrong-root or odd-posList feed raises SourceError naming file and element; the register is kept."""
     path = tmp_path / "broken_feed.xml"
     path.write_bytes(request.getfixturevalue(bad))
-    before = (register.path / ZONES_FILE).read_bytes()
+    before = register_snapshot(register)
     with pytest.raises(SourceError) as info:
         register.import_ndw(path)
     assert "broken_feed.xml" in info.value.message
     assert expected_in_message in info.value.message
     assert info.value.details["file"] == "broken_feed.xml"
     assert element in info.value.details["element"]
-    assert (register.path / ZONES_FILE).read_bytes() == before
+    assert register_snapshot(register) == before
 
 
 def test_missing_feed_file_raises_source_error(register: Register, tmp_path: Path) -> None:
@@ -341,16 +332,16 @@ def test_imported_vehicle_can_be_looked_up(register: Register, rdw_load: RdwLoad
     ["missing column", "unknown category"],
 )
 def test_invalid_vehicle_frame_leaves_the_table(register: Register, rdw_load: RdwLoad, breakage: str) -> None:
-    """A frame without a required column, or with an unknown category, raises and leaves vehicles.parquet."""
+    """A frame without a required column, or with an unknown category, raises and leaves the register unchanged."""
     frames = {
         "missing column": rdw_load.vehicles.drop("fuels"),
         "unknown category": rdw_load.vehicles.with_columns(pl.lit("X9").alias("category")),
     }
     frame = frames[breakage]
-    before = (register.path / VEHICLES_FILE).read_bytes()
+    before = register_snapshot(register)
     with pytest.raises(SourceError):
         register.import_vehicles(frame)
-    assert (register.path / VEHICLES_FILE).read_bytes() == before
+    assert register_snapshot(register) == before
 
 
 def test_unknown_plate_raises_unknown_vehicle(register: Register) -> None:

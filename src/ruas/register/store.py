@@ -1,13 +1,9 @@
-"""The register on disk: ``RUAS_DATA_DIR`` with zone records and the vehicle table.
+"""The register: zone records and vehicles in the database, compiled for the engine.
 
-Layout of a data directory::
-
-    zones.json         {"format": 1, "records": [...]}   every zone record (see records.py)
-    vehicles.parquet   the vehicle register (canonical schema, ``synthetic`` flag per row)
-
-The directory is seeded from the embedded dataset on first use. Every write goes
-to a temporary file that replaces the old one in one ``os.replace``: an import
-either completes or leaves the register as it was.
+``RUAS_DATA_DIR`` holds the embedded default database (``ruas.db``, SQLite in WAL mode);
+``RUAS_DATABASE_URL`` points elsewhere (PostgreSQL in production). On first use the
+schema is migrated and the register seeded from the embedded dataset. Every import is
+one transaction: it either completes or leaves the register as it was.
 """
 
 from __future__ import annotations
@@ -31,20 +27,14 @@ from ruas.domain.vehicle import Vehicle, normalise_plate
 from ruas.register.ndw_records import records_from_feed
 from ruas.register.records import Record, compile_book, municipality_names
 from ruas.register.spatial import SpatialIndex
-from ruas.register.vehicle_table import (
-    empty_frame,
-    read_vehicle_table,
-    validate_frame,
-    vehicle_from_row,
-    write_vehicle_table,
-)
+from ruas.register.vehicle_table import vehicle_from_row
 from ruas.rules.engine import RuleBook
 from ruas.rules.frameworks import RuleSettings
 from ruas.sources.ndw import NdwFeed, parse_ndw
+from ruas.store.db import database_url, make_engine, migrate
+from ruas.store.register_store import SqlRegisterStore
 
-FORMAT = 1
-ZONES_FILE = "zones.json"
-VEHICLES_FILE = "vehicles.parquet"
+DATABASE_FILE = "ruas.db"
 EMBEDDED_NDW = "data/ndw/ndw_emissiezones_datex2_v3_2025-07-07.xml"
 SYNTHETIC_SEED = 20250101
 SYNTHETIC_SIZE = 100_000
@@ -125,7 +115,7 @@ class ImportResult:
 
 @dataclass
 class Register:
-    """A data directory opened for use: records, compiled rule book, vehicles and spatial index."""
+    """The register opened for use: records, compiled rule book, vehicles and spatial index."""
 
     path: Path
     settings: RuleSettings = field(default_factory=RuleSettings)
@@ -134,44 +124,45 @@ class Register:
 
     @classmethod
     def open(cls, path: Path | None = None, settings: RuleSettings | None = None) -> Register:
-        """Open (and on first use seed) the data directory."""
+        """Open the register in ``path`` (or ``RUAS_DATABASE_URL``), migrating and seeding on first use."""
         reg = cls(path or default_data_dir(), settings or settings_from_env())
         reg.ensure_seeded()
         return reg
 
+    @cached_property
+    def store(self) -> SqlRegisterStore:
+        """The database behind this register (schema migrated on first access in a process)."""
+        url = database_url(self.path)
+        engine = make_engine(url)
+        if url not in _MIGRATED:
+            migrate(engine)
+            _MIGRATED.add(url)
+        return SqlRegisterStore(engine)
+
     def ensure_seeded(self) -> None:
-        """Create the register from the embedded dataset if the directory holds none yet."""
-        if not (self.path / ZONES_FILE).exists():
-            self._write_records(embedded_records())
-        if not (self.path / VEHICLES_FILE).exists():
+        """Create the register from the embedded dataset if the database holds none yet."""
+        if not self.store.is_seeded():
+            self._write_records(embedded_records(), actor="seed", note="embedded default dataset")
+            self.store.seed_municipalities(_municipality_rows())
+        if not self.store.has_vehicles():
             from ruas.sources.synthetic import generate_register
 
-            write_vehicle_table(generate_register(SYNTHETIC_SIZE, seed=SYNTHETIC_SEED), self.path / VEHICLES_FILE)
+            self.store.upsert_vehicles(generate_register(SYNTHETIC_SIZE, seed=SYNTHETIC_SEED), actor="seed")
 
     # ------------------------------------------------------------------ zones
 
     @cached_property
     def records(self) -> list[Record]:
-        """The stored zone records."""
-        file = self.path / ZONES_FILE
-        try:
-            data = json.loads(file.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as exc:
-            raise SourceError(f"{file}: cannot read the register ({exc})", file=str(file)) from exc
-        if data.get("format") != FORMAT or not isinstance(data.get("records"), list):
-            raise SourceError(f"{file}: not a RUAS register (format {FORMAT} expected)", file=str(file))
-        records: list[Record] = data["records"]
-        return records
+        """The published zone records."""
+        return self.store.load_records()
 
-    def _write_records(self, records: Sequence[Record]) -> None:
-        # compile before writing: a record that does not compile never reaches the disk
+    def _write_records(self, records: Sequence[Record], *, actor: str, note: str = "") -> list[str]:
+        # compile before writing: a record that does not compile never reaches the database
         compile_book(_resolve_geometry(records), self.settings)
-        atomic_write_text(
-            self.path / ZONES_FILE, json.dumps({"format": FORMAT, "records": list(records)}, ensure_ascii=False)
-        )
-        self.__dict__.pop("records", None)
-        self.__dict__.pop("book", None)
-        self.__dict__.pop("spatial", None)
+        changed = self.store.publish_records(records, actor=actor, note=note)
+        for name in ("records", "book", "spatial"):
+            self.__dict__.pop(name, None)
+        return changed
 
     @cached_property
     def book(self) -> RuleBook:
@@ -203,7 +194,7 @@ class Register:
             )
         return [z.id for z in self.book.zones if z.authority == code]
 
-    def import_ndw(self, path: Path) -> ImportResult:
+    def import_ndw(self, path: Path, *, actor: str = "cli") -> ImportResult:
         """Import an NDW DATEX II feed: new zones are added, newer versions replace older ones by NDW id."""
         try:
             data = path.read_bytes()
@@ -224,60 +215,63 @@ class Register:
             if old.get("source", {}).get("kind") != "ndw":
                 raise InvalidInput(f"zone {rec['id']} exists and does not come from NDW", zone=rec["id"])
             cmp = _compare_versions(rec["source"], old["source"])
-            if cmp > 0:
+            if cmp > 0 or (cmp == 0 and not _same_content(rec, old)):
+                # a newer version, or the same version edited without a version bump: take it
                 rec["notes"] = _keep_local_notes(old, rec)
                 merged[index[rec["id"]]] = rec
                 updated.append(rec["id"])
-            elif cmp == 0 and _same_content(rec, old):
-                unchanged.append(rec["id"])
             elif cmp == 0:
-                # same version, other content: the feed was edited without a version bump; take it
-                rec["notes"] = _keep_local_notes(old, rec)
-                merged[index[rec["id"]]] = rec
-                updated.append(rec["id"])
+                unchanged.append(rec["id"])
             else:
                 older.append(rec["id"])
         if added or updated:
-            self._write_records(merged)
+            self._write_records(merged, actor=actor, note=f"NDW import of {path.name}")
         return ImportResult(tuple(added), tuple(updated), tuple(unchanged), tuple(older))
 
     # ------------------------------------------------------------------ vehicles
 
     @cached_property
     def vehicles(self) -> pl.DataFrame:
-        """The vehicle register as a frame in the canonical schema."""
-        return read_vehicle_table(self.path / VEHICLES_FILE)
-
-    @cached_property
-    def _plate_index(self) -> dict[str, int]:
-        return {p: i for i, p in enumerate(self.vehicles.get_column("plate").to_list())}
+        """The whole vehicle register as a frame in the canonical schema (loaded on first use)."""
+        return self.store.load_vehicles()
 
     def vehicle(self, plate: str) -> Vehicle:
         """The registered vehicle with this plate (raises :class:`UnknownVehicle`)."""
         norm = normalise_plate(plate)
-        i = self._plate_index.get(norm)
-        if i is None:
+        rows = self.store.vehicle_rows([norm])
+        if not rows:
             raise UnknownVehicle(
-                f"plate {norm} is not in the vehicle register ({self.path / VEHICLES_FILE}); "
+                f"plate {norm} is not in the vehicle register; "
                 "give the vehicle's attributes instead (--category, --mass, --fuel, ...)",
                 field="plate",
                 value=norm,
             )
-        return vehicle_from_row(self.vehicles.row(i, named=True))
+        return vehicle_from_row(rows[0])
 
-    def import_vehicles(self, frame: pl.DataFrame) -> ImportResult:
-        """Add or replace vehicles by plate (one atomic write)."""
-        frame = validate_frame(frame)
-        existing = self.vehicles if (self.path / VEHICLES_FILE).exists() else empty_frame()
-        plates = frame.get_column("plate")
-        known = set(existing.get_column("plate").to_list())
-        updated = tuple(p for p in plates.to_list() if p in known)
-        added = tuple(p for p in plates.to_list() if p not in known)
-        merged = pl.concat([existing.filter(~pl.col("plate").is_in(plates.implode())), frame], how="vertical")
-        write_vehicle_table(merged, self.path / VEHICLES_FILE)
+    def import_vehicles(self, frame: pl.DataFrame, *, actor: str = "cli") -> ImportResult:
+        """Add or replace vehicles by plate (one transaction)."""
+        added, updated = self.store.upsert_vehicles(frame, actor=actor)
         self.__dict__.pop("vehicles", None)
-        self.__dict__.pop("_plate_index", None)
-        return ImportResult(added=added, updated=updated)
+        return ImportResult(added=tuple(added), updated=tuple(updated))
+
+
+_MIGRATED: set[str] = set()
+
+
+def _municipality_rows() -> list[dict[str, Any]]:
+    from ruas.sources.cbs import embedded_municipalities
+
+    return [
+        {
+            "code": m.code,
+            "name": m.name,
+            "province_code": m.province_code,
+            "province_name": m.province_name,
+            "population": m.population,
+            "geometry": dict(m.geometry),
+        }
+        for m in embedded_municipalities()
+    ]
 
 
 def _resolve_geometry(records: Sequence[Record]) -> list[Record]:
