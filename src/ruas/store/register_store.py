@@ -10,10 +10,10 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import polars as pl
-from sqlalchemy import Engine, delete, func, insert, select, update
+from sqlalchemy import Engine, Table, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from ruas.register.records import Record
@@ -21,6 +21,7 @@ from ruas.register.vehicle_table import VEHICLE_SCHEMA, validate_frame
 from ruas.store.db import session_scope
 from ruas.store.models import AuditEntry, Municipality, RegisterState, VehicleRow, ZoneVersion
 
+VEHICLES_TABLE = cast(Table, VehicleRow.__table__)
 VEHICLE_COLUMNS = list(VEHICLE_SCHEMA)
 LIST_COLUMNS = [c for c, t in VEHICLE_SCHEMA.items() if isinstance(t, pl.List)]
 BATCH = 5_000
@@ -194,7 +195,7 @@ class SqlRegisterStore:
                         s.execute(delete(VehicleRow).where(VehicleRow.plate.in_(chunk)))
             rows = _to_db(frame).to_dicts()
             for i in range(0, len(rows), BATCH):
-                s.connection().execute(insert(VehicleRow.__table__), rows[i : i + BATCH])
+                s.connection().execute(VEHICLES_TABLE.insert(), rows[i : i + BATCH])
             added = [p for p in plates if p not in known]
             updated = [p for p in plates if p in known]
             s.add(
