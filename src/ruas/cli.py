@@ -38,9 +38,13 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 import_app = typer.Typer(help="Import open data into the register (RUAS_DATA_DIR).", no_args_is_help=True)
+users_app = typer.Typer(
+    help="Accounts of the service (applicants, officers, regional administrators).", no_args_is_help=True
+)
 report_app = typer.Typer(help="Reports on the register.", no_args_is_help=True)
 app.add_typer(import_app, name="import")
 app.add_typer(report_app, name="report")
+app.add_typer(users_app, name="users")
 
 out = Console()
 err = Console(stderr=True)
@@ -357,6 +361,92 @@ def consistency_cmd(
         sys.stdout.write(json.dumps(report.to_data(), ensure_ascii=False) + "\n")
     else:
         sys.stdout.write(report.to_markdown())
+
+
+@app.command("serve")
+def serve_cmd(
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
+    workers: Annotated[int, typer.Option(help="worker processes")] = 1,
+) -> None:
+    """Start the HTTP API (and later the portal) on the embedded default or RUAS_DATA_DIR / RUAS_DATABASE_URL."""
+    import uvicorn
+
+    from ruas.core.config import Settings
+
+    settings = _run(Settings.from_env)
+    register = _run(_register)  # migrate and seed before the first request
+    if settings.development:
+        err.print(
+            "[yellow]development mode[/]: a fresh secret key per start"
+            + (", demo accounts (password 'demo-password-1') are created" if settings.demo_accounts else "")
+            + ". Set RUAS_ENV=production and RUAS_SECRET_KEY for a real deployment.",
+            highlight=False,
+        )
+        if settings.demo_accounts:
+            _run(lambda: _demo_accounts(register))
+    out.print(f"RUAS API on http://{host}:{port}/api/v1 (docs: /api/v1/docs), register in {register.path}")
+    uvicorn.run("ruas.api.app:create_app", factory=True, host=host, port=port, workers=workers, log_level="warning")
+
+
+def _demo_accounts(register: Register) -> None:
+    from sqlalchemy import select
+
+    from ruas.services.accounts import create_user
+    from ruas.store.db import session_scope
+    from ruas.store.models import User
+
+    demo = [
+        ("demo-applicant", "applicant", "12345678", ()),
+        ("demo-officer-amsterdam", "officer", None, ("GM0363",)),
+        ("demo-officer-haarlem", "officer", None, ("GM0392",)),
+        ("demo-admin", "admin", None, ()),
+    ]
+    with session_scope(register.store.engine) as s:
+        for name, role, kvk, codes in demo:
+            if s.scalar(select(User.id).where(User.username == name)) is None:
+                create_user(
+                    s, username=name, password="demo-password-1", role=role, now=_now(), kvk=kvk, municipalities=codes
+                )
+
+
+@users_app.command("create")
+def users_create(
+    username: Annotated[str, typer.Argument(help="login name")],
+    role: Annotated[str, typer.Option(help="applicant, officer or admin")],
+    kvk: Annotated[str | None, typer.Option(help="KvK number (8 digits), for applicants")] = None,
+    municipality: Annotated[list[str] | None, typer.Option(help="CBS code, repeatable, for officers")] = None,
+    password: Annotated[
+        str | None, typer.Option(help="password; default: read from RUAS_NEW_PASSWORD or prompted")
+    ] = None,
+    token: Annotated[bool, typer.Option("--token", help="also create a bearer token and print it once")] = False,
+) -> None:
+    """Create an account (the only way accounts are made outside the development demo)."""
+    import os
+
+    from ruas.services.accounts import create_token, create_user
+    from ruas.store.db import session_scope
+
+    secret = password or os.environ.get("RUAS_NEW_PASSWORD") or typer.prompt("password", hide_input=True)
+
+    def body_fn() -> str | None:
+        register = _register()
+        with session_scope(register.store.engine) as s:
+            user = create_user(
+                s,
+                username=username,
+                password=secret,
+                role=role,
+                now=_now(),
+                kvk=kvk,
+                municipalities=tuple(municipality or ()),
+            )
+            return create_token(s, user, name="cli", now=_now()) if token else None
+
+    created = _run(body_fn)
+    out.print(f"account {username} ({role}) created")
+    if created:
+        sys.stdout.write(created + "\n")
 
 
 def main() -> None:

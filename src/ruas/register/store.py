@@ -151,6 +151,11 @@ class Register:
 
     # ------------------------------------------------------------------ zones
 
+    def refresh(self) -> None:
+        """Forget the cached records, rule book and spatial index (after another process published)."""
+        for name in ("records", "book", "spatial"):
+            self.__dict__.pop(name, None)
+
     @cached_property
     def records(self) -> list[Record]:
         """The published zone records."""
@@ -160,8 +165,7 @@ class Register:
         # compile before writing: a record that does not compile never reaches the database
         compile_book(_resolve_geometry(records), self.settings)
         changed = self.store.publish_records(records, actor=actor, note=note)
-        for name in ("records", "book", "spatial"):
-            self.__dict__.pop(name, None)
+        self.refresh()
         return changed
 
     @cached_property

@@ -1,0 +1,59 @@
+"""The application factory: ``create_app()`` wires settings, database, register, routers and error mapping."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from typing import Any
+
+from fastapi import FastAPI
+from sqlalchemy.orm import sessionmaker
+
+import ruas
+from ruas.api import errors
+from ruas.api.deps import RateLimiter, RegisterHolder
+from ruas.api.routes import auth, checks, public
+from ruas.core.config import Settings
+from ruas.register.store import Register, settings_from_env
+
+log = logging.getLogger("ruas")
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the service on the register in ``settings.data_dir`` (or ``RUAS_DATABASE_URL``), seeding it if new."""
+    settings = settings or Settings.from_env()
+    register = Register.open(settings.data_dir, settings_from_env())
+    app = FastAPI(
+        title="RUAS platform API",
+        version=ruas.__version__,
+        description=(
+            "One register of urban access rules for Noord-Holland and Flevoland: zones, regulations, "
+            "the 'may this vehicle enter here?' check, and the exemption desk. Errors are RFC 9457 problem details."
+        ),
+        openapi_url="/api/v1/openapi.json",
+        docs_url="/api/v1/docs",
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.register = RegisterHolder(register)
+    app.state.sessions = sessionmaker(register.store.engine, expire_on_commit=False)
+    app.state.rate_limiter = RateLimiter(settings.anonymous_checks_per_minute)
+    errors.install(app)
+    for module in (public, checks, auth):
+        app.include_router(module.router)
+    for extra in _optional_routers():
+        app.include_router(extra)
+    return app
+
+
+def _optional_routers() -> list[Any]:
+    """Routers of the exemption desk and the regulation lifecycle (added while they are being built)."""
+    out = []
+    for name in ("ruas.api.routes.applications", "ruas.api.routes.lifecycle"):
+        try:
+            out.append(importlib.import_module(name).router)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            log.debug("router %s not installed", name)
+    return out

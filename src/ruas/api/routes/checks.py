@@ -1,0 +1,87 @@
+"""``POST /checks`` (one vehicle: exactly what ``ruas check --json`` prints) and ``POST /checks/fleet``."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, Request
+
+from ruas.api.deps import CurrentPrincipal, CurrentRegister, DbSession, limit_anonymous, now_utc
+from ruas.api.schemas import CheckRequest, FleetRequest, VehicleAttributes
+from ruas.domain.errors import InvalidInput
+from ruas.domain.timeutil import LOCAL_TZ, parse_instant
+from ruas.rules.engine import decide
+from ruas.services.check import Place, VehicleInput, build_vehicle
+from ruas.services.fleet import FleetRow, default_period, fleet_report
+from ruas.services.grants import grants_for_plate
+
+router = APIRouter(prefix="/api/v1", tags=["checks"])
+
+
+def vehicle_input(plate: str | None, attrs: VehicleAttributes | None) -> VehicleInput:
+    """The service's vehicle input from the wire form."""
+    a = attrs or VehicleAttributes.model_validate({})
+    return VehicleInput(
+        plate=plate,
+        category=a.category,
+        body=a.body,
+        fuel=a.fuel,
+        emission_class=a.emission_class,
+        first_admission=a.first_admission,
+        mass_kg=a.mass_kg,
+        length_m=a.length_m,
+        width_m=a.width_m,
+        height_m=a.height_m,
+        body_codes=tuple(a.body_codes),
+        special_codes=tuple(a.special_codes),
+    )
+
+
+@router.post("/checks", operation_id="createCheck")
+def create_check(
+    body: CheckRequest, request: Request, db: DbSession, register: CurrentRegister, principal: CurrentPrincipal
+) -> dict[str, Any]:
+    """May this vehicle enter here at this moment? The response is the object ``ruas check --json`` prints.
+
+    Exemptions granted to the plate by the exemption desk count immediately.
+    """
+    limit_anonymous(request, principal)
+    at = parse_instant(body.at, "at") if body.at else now_utc().astimezone(LOCAL_TZ)
+    point = f"{body.point[0]},{body.point[1]}" if body.point else None
+    place = Place(point=point, zone=body.zone, municipality=body.municipality)
+    vehicle = build_vehicle(register, vehicle_input(body.plate, body.vehicle))
+    grants = grants_for_plate(db, vehicle.plate) if vehicle.plate else []
+    return decide(register.book, vehicle, place.resolve(register), at=at, grants=grants).to_data()
+
+
+@router.post("/checks/fleet", operation_id="createFleetCheck")
+def create_fleet_check(
+    body: FleetRequest, request: Request, register: CurrentRegister, principal: CurrentPrincipal
+) -> dict[str, Any]:
+    """Until when may each vehicle enter each zone? Timelines per vehicle and zone, and a summary per year."""
+    limit_anonymous(request, principal)
+    start, end = default_period(now_utc().astimezone(LOCAL_TZ).date())
+    if body.from_:
+        start = datetime.combine(body.from_, datetime.min.time(), LOCAL_TZ)
+    if body.to:
+        end = datetime.combine(body.to, datetime.min.time(), LOCAL_TZ)
+    if end <= start:
+        raise InvalidInput("'to' must be after 'from'", field="to")
+    rows = [FleetRow(i + 1, vehicle_input(v.plate, v.vehicle)) for i, v in enumerate(body.vehicles)]
+    for zone_id in body.zones or ():
+        register.book.zone(zone_id)
+    report = fleet_report(register, rows, start=start, end=end, zone_ids=body.zones, file_name="request")
+    verdicts = report.verdicts()
+    return {
+        "period": {"from": start.isoformat(), "to": end.isoformat()},
+        "zones": [{"id": z, "name": n, "status": s} for z, n, s in report.zones],
+        "vehicles": report.vehicles.to_dicts(),
+        "verdicts": verdicts.with_columns(verdicts["loses_access"].cast(str)).to_dicts(),
+        "segments": [
+            {**s, "start": s["start"].isoformat(), "end": s["end"].isoformat(), "state": str(s["state"])}
+            for s in report.segments.to_dicts()
+        ],
+        "summary": report.summary().to_dicts(),
+        "warnings": list(report.warnings),
+    }

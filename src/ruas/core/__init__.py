@@ -1,0 +1,1 @@
+"""Cross-cutting settings of the platform."""
