@@ -12,13 +12,13 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-## run: set up, then run the platform's main job on the embedded default data
+## run: set up, seed the embedded default register, show an example check, then start the service
 run: $(STAMP)
 	$(BIN)/ruas summary
 	$(BIN)/ruas check --category N1 --mass 3000 --fuel diesel --emission-class 6 \
 		--first-admission 2019-05-01 --point 52.3731,4.8926 --at 2026-06-01T09:00 ; \
 		status=$$?; [ $$status -le 1 ] || exit $$status
-	$(BIN)/ruas zones
+	$(BIN)/ruas serve --host $${RUAS_HOST:-127.0.0.1} --port $${RUAS_PORT:-8000}
 
 ## test: set up, then run the whole test suite (lint and type checks included)
 test: $(STAMP) lint typecheck

@@ -168,8 +168,7 @@ class SqlRegisterStore:
             for i in range(0, len(plates), 900):
                 chunk = list(plates[i : i + 900])
                 rows = s.execute(select(*_vehicle_columns()).where(VehicleRow.plate.in_(chunk))).all()
-                if rows:
-                    out.extend(_frame(rows).to_dicts())
+                out.extend(_row_dict(r) for r in rows)
         return out
 
     def load_vehicles(self) -> pl.DataFrame:
@@ -209,6 +208,14 @@ class SqlRegisterStore:
                 )
             )
         return added, updated
+
+
+def _row_dict(row: Sequence[Any]) -> dict[str, Any]:
+    """One database row as a canonical vehicle dict (code lists split back into lists)."""
+    out = dict(zip(VEHICLE_COLUMNS, row, strict=True))
+    for c in LIST_COLUMNS:
+        out[c] = out[c].split("|") if out[c] else []
+    return out
 
 
 def _frame(rows: Sequence[Any]) -> pl.DataFrame:
