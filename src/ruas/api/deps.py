@@ -76,7 +76,7 @@ def get_register(request: Request) -> Register:
     return holder.current()
 
 
-def get_principal(request: Request, db: Annotated[Session, Depends(get_db)]) -> Principal:
+def get_principal(request: Request, db: Annotated[Session, Depends(get_db, scope="function")]) -> Principal:
     """Who is asking: a bearer token, a session cookie (with CSRF on unsafe methods), or anonymous."""
     auth = request.headers.get("authorization", "")
     if auth:
@@ -126,7 +126,8 @@ def limit_anonymous(request: Request, principal: Principal) -> None:
         limiter.take(request.client.host if request.client else "unknown")
 
 
-DbSession = Annotated[Session, Depends(get_db)]
+# scope="function": the transaction commits before the response is sent, so a failed commit is an error
+DbSession = Annotated[Session, Depends(get_db, scope="function")]
 CurrentRegister = Annotated[Register, Depends(get_register)]
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
 AppSettings = Annotated[Settings, Depends(get_settings)]

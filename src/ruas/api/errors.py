@@ -9,14 +9,12 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ruas.domain.errors import InvalidInput, NotFound, RuasError
+from ruas.domain.errors import Conflict, InvalidInput, NotFound, RuasError
 from ruas.services.accounts import AuthError, Forbidden
 
 PROBLEM = "application/problem+json"
 
-
-class Conflict(RuasError):
-    """The resource changed since it was read (e.g. two officers deciding at once)."""
+__all__ = ["Conflict", "TooManyRequests", "install", "problem", "status_of"]
 
 
 class TooManyRequests(RuasError):

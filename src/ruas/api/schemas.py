@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+Text = Annotated[str, StringConstraints(pattern=r"^[^\x00]*$")]
+"""Any text without NUL characters (PostgreSQL cannot store them; they are never meaningful here)."""
 
 
 class VehicleAttributes(BaseModel):
@@ -14,16 +17,16 @@ class VehicleAttributes(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     mass_kg: int | None = Field(None, ge=1, le=100_000, description="TMM, maximum permitted mass in kg")
-    category: str | None = Field(None, max_length=8, description="EU category: M1, N1, N2, N3, ...")
-    body: str | None = Field(None, max_length=16, description="car, van, rigid, tractor, bus, ...")
-    fuel: str | None = Field(None, max_length=16, description="diesel, petrol, lpg, cng, electric, hydrogen, phev")
-    emission_class: str | None = Field(None, max_length=8, description="0-6 or Z")
+    category: Text | None = Field(None, max_length=8, description="EU category: M1, N1, N2, N3, ...")
+    body: Text | None = Field(None, max_length=16, description="car, van, rigid, tractor, bus, ...")
+    fuel: Text | None = Field(None, max_length=16, description="diesel, petrol, lpg, cng, electric, hydrogen, phev")
+    emission_class: Text | None = Field(None, max_length=8, description="0-6 or Z")
     first_admission: date | None = Field(None, description="DET, date of first admission")
     length_m: float | None = Field(None, gt=0, le=40)
     width_m: float | None = Field(None, gt=0, le=40)
     height_m: float | None = Field(None, gt=0, le=40)
-    body_codes: list[str] = Field(default_factory=list, max_length=20)
-    special_codes: list[str] = Field(default_factory=list, max_length=20)
+    body_codes: list[Text] = Field(default_factory=list, max_length=20)
+    special_codes: list[Text] = Field(default_factory=list, max_length=20)
 
 
 class CheckRequest(BaseModel):
@@ -31,12 +34,12 @@ class CheckRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    plate: str | None = Field(None, max_length=16, description="licence plate, looked up in the vehicle register")
+    plate: Text | None = Field(None, max_length=16, description="licence plate, looked up in the vehicle register")
     vehicle: VehicleAttributes | None = None
     point: list[float] | None = Field(None, min_length=2, max_length=2, description="[lat, lon] in WGS84")
-    zone: str | None = Field(None, max_length=100)
-    municipality: str | None = Field(None, max_length=6, description="CBS code, e.g. GM0363")
-    at: str | None = Field(None, max_length=40, description="ISO-8601 moment; default now")
+    zone: Text | None = Field(None, max_length=100)
+    municipality: Text | None = Field(None, max_length=6, description="CBS code, e.g. GM0363")
+    at: Text | None = Field(None, max_length=40, description="ISO-8601 moment; default now")
 
 
 class FleetVehicle(BaseModel):
@@ -44,7 +47,7 @@ class FleetVehicle(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    plate: str | None = Field(None, max_length=16)
+    plate: Text | None = Field(None, max_length=16)
     vehicle: VehicleAttributes | None = None
 
 
@@ -56,7 +59,7 @@ class FleetRequest(BaseModel):
     vehicles: list[FleetVehicle] = Field(..., min_length=1, max_length=5000)
     from_: date | None = Field(None, alias="from")
     to: date | None = None
-    zones: list[str] | None = Field(None, max_length=200)
+    zones: list[Text] | None = Field(None, max_length=200)
 
 
 class Page(BaseModel):
@@ -73,8 +76,8 @@ class LoginRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    username: str = Field(..., min_length=1, max_length=200)
-    password: str = Field(..., min_length=1, max_length=500)
+    username: Text = Field(..., min_length=1, max_length=200)
+    password: Text = Field(..., min_length=1, max_length=500)
 
 
 class TokenRequest(BaseModel):
@@ -82,5 +85,5 @@ class TokenRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field("api", min_length=1, max_length=100)
+    name: Text = Field("api", min_length=1, max_length=100)
     days: int | None = Field(365, ge=1, le=3650)

@@ -56,3 +56,7 @@ class UnknownMunicipality(NotFound):
 
 class SourceError(InvalidInput):
     """An input file (DATEX II, CSV, JSON, GeoJSON) is truncated, malformed or has wrong columns."""
+
+
+class Conflict(RuasError):
+    """The resource changed since it was read (e.g. two officers deciding the same case at once)."""

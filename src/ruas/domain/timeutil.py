@@ -56,7 +56,10 @@ def parse_instant(text: str, what: str = "at") -> datetime:
     raw = text.strip()
     try:
         if len(raw) == 10:
-            return local_midnight(date.fromisoformat(raw))
+            value = local_midnight(date.fromisoformat(raw))
+            if not 1900 <= value.year <= 2199:
+                raise ValueError(raw)
+            return value
         value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
     except ValueError as exc:
         raise InvalidInput(
@@ -66,6 +69,8 @@ def parse_instant(text: str, what: str = "at") -> datetime:
         ) from exc
     if value.tzinfo is None:
         value = value.replace(tzinfo=LOCAL_TZ)
+    if not 1900 <= value.year <= 2199:
+        raise InvalidInput(f"{what}: {text!r} lies outside the years 1900-2199 the rules cover", field=what, value=text)
     return value
 
 

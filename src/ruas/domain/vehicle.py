@@ -155,6 +155,12 @@ class Vehicle:
     synthetic: bool = False
 
     def __post_init__(self) -> None:
+        if not 1886 <= self.first_admission.year <= 2100:
+            raise InvalidInput(
+                f"first_admission {self.first_admission.isoformat()} is out of range (1886-2100)",
+                field="first_admission",
+                value=self.first_admission.isoformat(),
+            )
         if self.max_mass_kg <= 0 or self.max_mass_kg > 100_000:
             raise InvalidInput(
                 f"max_mass_kg {self.max_mass_kg} is out of range (1..100000 kg)",

@@ -20,6 +20,7 @@ from typing import Any
 
 import platformdirs
 import polars as pl
+from sqlalchemy.orm import Session
 
 from ruas.domain.errors import InvalidInput, SourceError, UnknownMunicipality, UnknownVehicle
 from ruas.domain.regulation import Zone
@@ -239,10 +240,10 @@ class Register:
         """The whole vehicle register as a frame in the canonical schema (loaded on first use)."""
         return self.store.load_vehicles()
 
-    def vehicle(self, plate: str) -> Vehicle:
-        """The registered vehicle with this plate (raises :class:`UnknownVehicle`)."""
+    def vehicle(self, plate: str, session: Session | None = None) -> Vehicle:
+        """The registered vehicle with this plate (raises :class:`UnknownVehicle`); ``session``: use that connection."""
         norm = normalise_plate(plate)
-        rows = self.store.vehicle_rows([norm])
+        rows = self.store.vehicle_rows([norm], session)
         if not rows:
             raise UnknownVehicle(
                 f"plate {norm} is not in the vehicle register; "

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from ruas.domain.decision import Decision
 from ruas.domain.errors import InvalidInput
 from ruas.domain.vehicle import Body, Category, EmissionClass, Fuel, Vehicle
@@ -115,14 +117,14 @@ class VehicleInput:
         return out
 
 
-def build_vehicle(register: Register, given: VehicleInput) -> Vehicle:
+def build_vehicle(register: Register, given: VehicleInput, session: Session | None = None) -> Vehicle:
     """The vehicle to check: the register's record for the plate, with explicit attributes overriding it.
 
     Without a plate every attribute the rules need must be given; the error names the missing flags.
     """
     over = given.overrides()
     if given.plate:
-        base = register.vehicle(given.plate)
+        base = register.vehicle(given.plate, session)
         if "fuels" in over and "emission_class" not in over:
             zero = over["fuels"] <= frozenset({Fuel.ELECTRIC, Fuel.HYDROGEN})
             if not zero and base.emission_class is EmissionClass.Z:

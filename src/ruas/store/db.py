@@ -19,6 +19,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ruas.domain.errors import RuasError
 
+POOL_SIZE = 40
+"""Pooled connections: at least the web server's worker threads (AnyIO's default is 40), one each."""
+POOL_OVERFLOW = 10
+
 
 class DatabaseError(RuasError):
     """The database cannot be reached or is not a RUAS database."""
@@ -50,10 +54,12 @@ def make_engine(url: str) -> Engine:
         path = url.removeprefix("sqlite:///")
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False})
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False}, pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW
+        )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    return create_engine(url, pool_pre_ping=True, pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW)
 
 
 def migrate(engine: Engine) -> None:

@@ -161,14 +161,22 @@ class SqlRegisterStore:
 
     # ------------------------------------------------------------------ vehicles
 
-    def vehicle_rows(self, plates: Sequence[str]) -> list[dict[str, Any]]:
-        """Rows for the given plates (any order; missing plates are left out)."""
-        out: list[dict[str, Any]] = []
+    def vehicle_rows(self, plates: Sequence[str], session: Session | None = None) -> list[dict[str, Any]]:
+        """Rows for the given plates (any order; missing plates are left out).
+
+        With ``session`` the lookup runs on the caller's connection (a request never holds two).
+        """
+        if session is not None:
+            return self._vehicle_rows(session, plates)
         with session_scope(self.engine) as s:
-            for i in range(0, len(plates), 900):
-                chunk = list(plates[i : i + 900])
-                rows = s.execute(select(*_vehicle_columns()).where(VehicleRow.plate.in_(chunk))).all()
-                out.extend(_row_dict(r) for r in rows)
+            return self._vehicle_rows(s, plates)
+
+    def _vehicle_rows(self, s: Session, plates: Sequence[str]) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        for i in range(0, len(plates), 900):
+            chunk = list(plates[i : i + 900])
+            rows = s.execute(select(*_vehicle_columns()).where(VehicleRow.plate.in_(chunk))).all()
+            out.extend(_row_dict(r) for r in rows)
         return out
 
     def load_vehicles(self) -> pl.DataFrame:
@@ -208,6 +216,176 @@ class SqlRegisterStore:
                 )
             )
         return added, updated
+
+    # ------------------------------------------------------------------ drafts and versions (regulation lifecycle)
+    # A zone's one open draft is the row with status "draft" and version 0: it is never in force and the
+    # unique (zone_id, version) constraint keeps it single. Publishing turns that row into the next version.
+
+    def zone_history(self, zone_id: str) -> list[ZoneVersion]:
+        """Every stored row of a zone, the open draft (version 0) first, then the versions oldest first."""
+        with session_scope(self.engine) as s:
+            return list(
+                s.scalars(select(ZoneVersion).where(ZoneVersion.zone_id == zone_id).order_by(ZoneVersion.version))
+            )
+
+    def save_draft(
+        self,
+        zone_id: str,
+        record: Record,
+        *,
+        actor: str,
+        at: datetime,
+        detail: dict[str, Any],
+        session: Session | None = None,
+    ) -> ZoneVersion:
+        """Create or replace the zone's open draft and audit it (in ``session`` if given, else on its own)."""
+        if session is not None:
+            return self._save_draft(session, zone_id, record, actor=actor, at=at, detail=detail)
+        with session_scope(self.engine) as s:
+            return self._save_draft(s, zone_id, record, actor=actor, at=at, detail=detail)
+
+    def _save_draft(
+        self, s: Session, zone_id: str, record: Record, *, actor: str, at: datetime, detail: dict[str, Any]
+    ) -> ZoneVersion:
+        row = s.scalar(select(ZoneVersion).where(ZoneVersion.zone_id == zone_id, ZoneVersion.status == "draft"))
+        if row is None:
+            row = ZoneVersion(zone_id=zone_id, version=0, status="draft", note="")
+            s.add(row)
+        row.record = record
+        row.authority = str(record.get("authority") or "")
+        row.kind = str(record["kind"])
+        row.created_by = actor
+        row.created_at = at
+        s.add(AuditEntry(at=at, actor=actor, action="draft", entity="zone", entity_id=zone_id, detail=detail))
+        s.flush()
+        return row
+
+    def discard_draft(self, zone_id: str, *, actor: str, at: datetime) -> bool:
+        """Delete the zone's open draft (audited); False when there was none."""
+        with session_scope(self.engine) as s:
+            result = s.connection().execute(
+                delete(ZoneVersion).where(ZoneVersion.zone_id == zone_id, ZoneVersion.status == "draft")
+            )
+            if result.rowcount == 0:
+                return False
+            s.add(AuditEntry(at=at, actor=actor, action="discard_draft", entity="zone", entity_id=zone_id, detail={}))
+        return True
+
+    def in_force_changes_since(self, zone_id: str, since: datetime) -> list[AuditEntry]:
+        """Audit entries that changed what is in force for the zone after ``since`` (publish, update, withdraw)."""
+        with session_scope(self.engine) as s:
+            return list(s.scalars(self._in_force_changes(zone_id, since).order_by(AuditEntry.id)))
+
+    def publish_draft(
+        self,
+        zone_id: str,
+        *,
+        draft_saved_at: datetime,
+        record: Record,
+        actor: str,
+        at: datetime,
+        effective_from: datetime,
+        note: str,
+        action: str,
+        detail: dict[str, Any],
+    ) -> int | None:
+        """Turn the open draft into the next published version, audit it and bump the register, in one transaction.
+
+        Returns the new version number, or ``None`` (nothing changed) when the draft is no longer the one saved at
+        ``draft_saved_at`` or the zone's version in force changed after it was saved.
+        """
+        with session_scope(self.engine) as s:
+            # the conditional write comes first: it takes the write lock (SQLite) or the row lock (PostgreSQL),
+            # so the checks below read what is committed and a second publish of the same draft finds nothing
+            claimed = s.connection().execute(
+                update(ZoneVersion)
+                .where(
+                    ZoneVersion.zone_id == zone_id,
+                    ZoneVersion.status == "draft",
+                    ZoneVersion.created_at == draft_saved_at,
+                )
+                .values(status="publishing")
+            )
+            if claimed.rowcount != 1 or s.scalar(
+                select(func.count()).select_from(self._in_force_changes(zone_id, draft_saved_at).subquery())
+            ):
+                s.rollback()
+                return None
+            version = (
+                int(s.scalar(select(func.max(ZoneVersion.version)).where(ZoneVersion.zone_id == zone_id)) or 0) + 1
+            )
+            s.connection().execute(
+                update(ZoneVersion)
+                .where(ZoneVersion.zone_id == zone_id, ZoneVersion.status == "publishing")
+                .values(
+                    version=version,
+                    status="published",
+                    record=record,
+                    authority=str(record.get("authority") or ""),
+                    kind=str(record["kind"]),
+                    effective_from=effective_from,
+                    published_by=actor,
+                    published_at=at,
+                    note=note,
+                )
+            )
+            s.add(
+                AuditEntry(
+                    at=at,
+                    actor=actor,
+                    action=action,
+                    entity="zone",
+                    entity_id=zone_id,
+                    detail={**detail, "version": version},
+                )
+            )
+            _bump(s, at)
+        return version
+
+    def withdraw_zone(
+        self, zone_id: str, *, actor: str, at: datetime, note: str, expected_version: int | None = None
+    ) -> int | None:
+        """Take the zone out of force (every published version becomes withdrawn), audit it and bump the register.
+
+        Returns the version that was in force, or ``None`` (nothing changed) when no version is in force or it is
+        not ``expected_version``.
+        """
+        with session_scope(self.engine) as s:
+            taken = s.connection().execute(
+                update(ZoneVersion)
+                .where(ZoneVersion.zone_id == zone_id, ZoneVersion.status == "published")
+                .values(status="withdrawn")
+            )
+            # published versions are numbered above every earlier withdrawn one: the highest withdrawn was in force
+            in_force = s.scalar(
+                select(func.max(ZoneVersion.version)).where(
+                    ZoneVersion.zone_id == zone_id, ZoneVersion.status == "withdrawn"
+                )
+            )
+            if taken.rowcount == 0 or in_force is None or expected_version not in (None, in_force):
+                s.rollback()
+                return None
+            s.add(
+                AuditEntry(
+                    at=at,
+                    actor=actor,
+                    action="withdraw",
+                    entity="zone",
+                    entity_id=zone_id,
+                    detail={"version": in_force, "note": note},
+                )
+            )
+            _bump(s, at)
+        return int(in_force)
+
+    @staticmethod
+    def _in_force_changes(zone_id: str, since: datetime) -> Any:
+        return select(AuditEntry).where(
+            AuditEntry.entity == "zone",
+            AuditEntry.entity_id == zone_id,
+            AuditEntry.action.in_(("publish", "update", "withdraw")),
+            AuditEntry.at > since,
+        )
 
 
 def _row_dict(row: Sequence[Any]) -> dict[str, Any]:

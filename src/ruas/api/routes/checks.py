@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 
 from ruas.api.deps import CurrentPrincipal, CurrentRegister, DbSession, limit_anonymous, now_utc
 from ruas.api.schemas import CheckRequest, FleetRequest, VehicleAttributes
-from ruas.domain.errors import InvalidInput
+from ruas.domain.errors import InvalidInput, RuasError
 from ruas.domain.timeutil import LOCAL_TZ, parse_instant
 from ruas.rules.engine import decide
 from ruas.services.check import Place, VehicleInput, build_vehicle
@@ -18,6 +18,16 @@ from ruas.services.fleet import FleetRow, default_period, fleet_report
 from ruas.services.grants import grants_for_plate
 
 router = APIRouter(prefix="/api/v1", tags=["checks"])
+
+EARLIEST = datetime(1900, 1, 1, tzinfo=LOCAL_TZ)
+LATEST = datetime(2200, 1, 1, tzinfo=LOCAL_TZ)
+
+
+def check_period(start: datetime, end: datetime) -> None:
+    """A fleet period lies within 1900-2200 (the rules know nothing outside it)."""
+    for name, value in (("from", start), ("to", end)):
+        if not EARLIEST <= value <= LATEST:
+            raise InvalidInput(f"'{name}' must lie between 1900-01-01 and 2200-01-01", field=name)
 
 
 def vehicle_input(plate: str | None, attrs: VehicleAttributes | None) -> VehicleInput:
@@ -51,7 +61,7 @@ def create_check(
     at = parse_instant(body.at, "at") if body.at else now_utc().astimezone(LOCAL_TZ)
     point = f"{body.point[0]},{body.point[1]}" if body.point else None
     place = Place(point=point, zone=body.zone, municipality=body.municipality)
-    vehicle = build_vehicle(register, vehicle_input(body.plate, body.vehicle))
+    vehicle = build_vehicle(register, vehicle_input(body.plate, body.vehicle), db)
     grants = grants_for_plate(db, vehicle.plate) if vehicle.plate else []
     # the decision is already plain JSON data: skip FastAPI's re-encoding on this hot path
     return JSONResponse(decide(register.book, vehicle, place.resolve(register), at=at, grants=grants).to_data())
@@ -70,10 +80,19 @@ def create_fleet_check(
         end = datetime.combine(body.to, datetime.min.time(), LOCAL_TZ)
     if end <= start:
         raise InvalidInput("'to' must be after 'from'", field="to")
-    rows = [FleetRow(i + 1, vehicle_input(v.plate, v.vehicle)) for i, v in enumerate(body.vehicles)]
+    check_period(start, end)
+    rows = [FleetRow(i, vehicle_input(v.plate, v.vehicle)) for i, v in enumerate(body.vehicles)]
     for zone_id in body.zones or ():
         register.book.zone(zone_id)
-    report = fleet_report(register, rows, start=start, end=end, zone_ids=body.zones, file_name="request")
+    try:
+        report = fleet_report(register, rows, start=start, end=end, zone_ids=body.zones, file_name="request")
+    except RuasError as exc:
+        if "line" in exc.details:
+            raise InvalidInput(
+                exc.message.replace(f"request, line {exc.details['line']}", f"vehicles[{exc.details['line']}]"),
+                field=f"vehicles.{exc.details['line']}",
+            ) from exc
+        raise
     verdicts = report.verdicts()
     return {
         "period": {"from": start.isoformat(), "to": end.isoformat()},

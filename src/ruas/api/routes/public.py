@@ -7,10 +7,12 @@ query, and cache headers, so navigation and planning software can poll cheaply.
 from __future__ import annotations
 
 import hashlib
+import re
 from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import JSONResponse
 from sqlalchemy import select, text
 
 import ruas
@@ -22,6 +24,8 @@ from ruas.store.models import Municipality
 
 router = APIRouter(prefix="/api/v1")
 
+CBS_CODE = re.compile(r"^GM\d{4}$")
+
 CACHE = "public, max-age=60"
 
 
@@ -30,10 +34,19 @@ def _etag(register_version: int, request: Request) -> str:
     return '"' + hashlib.sha256(raw.encode()).hexdigest()[:32] + '"'
 
 
+def _matches(header: str | None, tag: str) -> bool:
+    """RFC 9110 If-None-Match: ``*`` or a comma-separated list of (possibly weak) entity tags."""
+    if not header:
+        return False
+    if header.strip() == "*":
+        return True
+    return any(t.strip().removeprefix("W/") == tag for t in header.split(","))
+
+
 def cached(request: Request, response: Response, register_version: int) -> Response | None:
     """Set ETag and Cache-Control; return a 304 response when the client already has this version."""
     tag = _etag(register_version, request)
-    if request.headers.get("if-none-match") == tag:
+    if _matches(request.headers.get("if-none-match"), tag):
         return Response(status_code=304, headers={"ETag": tag, "Cache-Control": CACHE})
     response.headers["ETag"] = tag
     response.headers["Cache-Control"] = CACHE
@@ -94,11 +107,15 @@ def list_municipalities(
 
 
 @router.get("/municipalities/{code}", operation_id="getMunicipality", tags=["register"])
-def get_municipality(code: str, db: DbSession, register: CurrentRegister) -> dict[str, Any]:
+def get_municipality(code: str, request: Request, response: Response, db: DbSession, register: CurrentRegister) -> Any:
     """One municipality with its boundary (GeoJSON) and the ids of its zones."""
-    m = db.get(Municipality, code.upper())
+    code = code.strip().upper()
+    m = db.get(Municipality, code) if CBS_CODE.match(code) else None
     if m is None:
         raise NotFound(f"municipality {code!r} is not in the register (expected e.g. GM0363)", field="code")
+    not_modified = cached(request, response, register.store.version())
+    if not_modified:
+        return not_modified
     return {
         "code": m.code,
         "name": m.name,
@@ -227,8 +244,10 @@ def zones_geojson(
         for z in _filter_zones(register.zones, municipality, kind, status, at)
         if z.geometry is not None
     ]
-    response.media_type = "application/geo+json"
-    return {"type": "FeatureCollection", "features": features}
+    headers = {k: v for k, v in response.headers.items() if k.lower() in ("etag", "cache-control")}
+    return JSONResponse(
+        {"type": "FeatureCollection", "features": features}, media_type="application/geo+json", headers=headers
+    )
 
 
 @router.get("/zones/{zone_id}", operation_id="getZone", tags=["register"])
