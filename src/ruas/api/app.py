@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import importlib
 import logging
-from typing import Any
 
 from fastapi import FastAPI
 from sqlalchemy.orm import sessionmaker
@@ -12,7 +10,7 @@ from sqlalchemy.orm import sessionmaker
 import ruas
 from ruas.api import errors
 from ruas.api.deps import RateLimiter, RegisterHolder
-from ruas.api.routes import auth, checks, public
+from ruas.api.routes import applications, auth, checks, lifecycle, public
 from ruas.core.config import Settings
 from ruas.register.store import Register, settings_from_env
 
@@ -39,21 +37,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.sessions = sessionmaker(register.store.engine, expire_on_commit=False)
     app.state.rate_limiter = RateLimiter(settings.anonymous_checks_per_minute)
     errors.install(app)
-    for module in (public, checks, auth):
+    for module in (public, checks, auth, applications, lifecycle):
         app.include_router(module.router)
-    for extra in _optional_routers():
-        app.include_router(extra)
     return app
-
-
-def _optional_routers() -> list[Any]:
-    """Routers of the exemption desk and the regulation lifecycle (added while they are being built)."""
-    out = []
-    for name in ("ruas.api.routes.applications", "ruas.api.routes.lifecycle"):
-        try:
-            out.append(importlib.import_module(name).router)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-            log.debug("router %s not installed", name)
-    return out

@@ -27,6 +27,7 @@ class Settings:
     anonymous_checks_per_minute: int = 120
     max_upload_bytes: int = 10 * 1024 * 1024
     demo_accounts: bool = False
+    payment_webhook_token: str | None = None
 
     @property
     def development(self) -> bool:
@@ -54,4 +55,15 @@ class Settings:
             anonymous_checks_per_minute=int(os.environ.get("RUAS_ANON_CHECKS_PER_MINUTE", "120")),
             max_upload_bytes=int(os.environ.get("RUAS_MAX_UPLOAD_BYTES", str(10 * 1024 * 1024))),
             demo_accounts=env == "development" and os.environ.get("RUAS_DEMO_ACCOUNTS", "1") == "1",
+            payment_webhook_token=_webhook_token(),
         )
+
+
+def _webhook_token() -> str | None:
+    """The shared secret a payment provider sends to mark fees paid (``RUAS_PAYMENT_WEBHOOK_TOKEN``); no default."""
+    token = os.environ.get("RUAS_PAYMENT_WEBHOOK_TOKEN") or None
+    if token is not None and len(token) < 32:
+        raise InvalidInput(
+            "RUAS_PAYMENT_WEBHOOK_TOKEN must have at least 32 characters", field="RUAS_PAYMENT_WEBHOOK_TOKEN"
+        )
+    return token

@@ -204,7 +204,7 @@ class Application(Base):
     valid_until: Mapped[datetime] = mapped_column(UtcDateTime())
     window: Mapped[str | None] = mapped_column(String(200))
     status: Mapped[str] = mapped_column(String(20), index=True)
-    eligibility: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    eligibility: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     fee_eur: Mapped[float | None] = mapped_column(Float)
     payment_status: Mapped[str] = mapped_column(String(20), default="not_required")
