@@ -11,7 +11,7 @@ import re
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy import select, text
 
@@ -194,15 +194,26 @@ def zone_data(z: Zone, *, full: bool) -> dict[str, Any]:
 Filter = Annotated[str | None, Query(max_length=40)]
 
 
-@router.get("/zones", operation_id="listZones", tags=["register"])
-def list_zones(
-    request: Request,
-    response: Response,
+def zone_filter(
     register: CurrentRegister,
     municipality: Filter = None,
     kind: Filter = None,
     status: Filter = None,
     at: Filter = None,
+) -> list[Zone]:
+    """The zones matching the query's municipality (CBS code), kind, status and moment in force."""
+    return _filter_zones(register.zones, municipality, kind, status, at)
+
+
+FilteredZones = Annotated[list[Zone], Depends(zone_filter)]
+
+
+@router.get("/zones", operation_id="listZones", tags=["register"])
+def list_zones(
+    request: Request,
+    response: Response,
+    register: CurrentRegister,
+    zones: FilteredZones,
     page: PageNo = 1,
     page_size: PageSize = 100,
 ) -> Any:
@@ -210,7 +221,6 @@ def list_zones(
     not_modified = cached(request, response, register.store.version())
     if not_modified:
         return not_modified
-    zones = _filter_zones(register.zones, municipality, kind, status, at)
     return _paginate([zone_data(z, full=False) for z in zones], page, page_size)
 
 
@@ -219,10 +229,7 @@ def zones_geojson(
     request: Request,
     response: Response,
     register: CurrentRegister,
-    municipality: Filter = None,
-    kind: Filter = None,
-    status: Filter = None,
-    at: Filter = None,
+    zones: FilteredZones,
 ) -> Any:
     """Every zone with an area as a GeoJSON FeatureCollection, its rules as properties."""
     not_modified = cached(request, response, register.store.version())
@@ -241,7 +248,7 @@ def zones_geojson(
                 ],
             },
         }
-        for z in _filter_zones(register.zones, municipality, kind, status, at)
+        for z in zones
         if z.geometry is not None
     ]
     headers = {k: v for k, v in response.headers.items() if k.lower() in ("etag", "cache-control")}
@@ -264,10 +271,7 @@ def list_regulations(
     request: Request,
     response: Response,
     register: CurrentRegister,
-    municipality: Filter = None,
-    kind: Filter = None,
-    status: Filter = None,
-    at: Filter = None,
+    zones: FilteredZones,
     page: PageNo = 1,
     page_size: PageSize = 100,
 ) -> Any:
@@ -275,11 +279,7 @@ def list_regulations(
     not_modified = cached(request, response, register.store.version())
     if not_modified:
         return not_modified
-    items = [
-        {"zone_id": z.id, **regulation_data(r)}
-        for z in _filter_zones(register.zones, municipality, kind, status, at)
-        for r in z.regulations
-    ]
+    items = [{"zone_id": z.id, **regulation_data(r)} for z in zones for r in z.regulations]
     return _paginate(items, page, page_size)
 
 
