@@ -7,12 +7,12 @@ query, and cache headers, so navigation and planning software can poll cheaply.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from fastapi.responses import JSONResponse
 from sqlalchemy import select, text
 
 import ruas
@@ -231,30 +231,40 @@ def zones_geojson(
     register: CurrentRegister,
     zones: FilteredZones,
 ) -> Any:
-    """Every zone with an area as a GeoJSON FeatureCollection, its rules as properties."""
+    """Every zone with an area as a GeoJSON FeatureCollection, its rules as properties.
+
+    The serialised document is kept per (register version, query) for this app: it only changes
+    when the register does.
+    """
     not_modified = cached(request, response, register.store.version())
     if not_modified:
         return not_modified
-    features = [
-        {
-            "type": "Feature",
-            "id": z.id,
-            "geometry": z.geometry,
-            "properties": {
-                **zone_data(z, full=False),
-                "regulations": [
-                    {k: v for k, v in regulation_data(r).items() if k not in ("subject_condition", "exemptions")}
-                    for r in z.regulations
-                ],
-            },
-        }
-        for z in zones
-        if z.geometry is not None
-    ]
+    cache: dict[tuple[int, str], bytes] = request.app.state.__dict__.setdefault("geojson_cache", {})
+    key = (register.store.version(), request.url.query)
+    body = cache.get(key)
+    if body is None:
+        features = [
+            {
+                "type": "Feature",
+                "id": z.id,
+                "geometry": z.geometry,
+                "properties": {
+                    **zone_data(z, full=False),
+                    "regulations": [
+                        {k: v for k, v in regulation_data(r).items() if k not in ("subject_condition", "exemptions")}
+                        for r in z.regulations
+                    ],
+                },
+            }
+            for z in zones
+            if z.geometry is not None
+        ]
+        body = json.dumps({"type": "FeatureCollection", "features": features}, ensure_ascii=False).encode()
+        if len(cache) >= 64:
+            cache.clear()
+        cache[key] = body
     headers = {k: v for k, v in response.headers.items() if k.lower() in ("etag", "cache-control")}
-    return JSONResponse(
-        {"type": "FeatureCollection", "features": features}, media_type="application/geo+json", headers=headers
-    )
+    return Response(body, media_type="application/geo+json", headers=headers)
 
 
 @router.get("/zones/{zone_id}", operation_id="getZone", tags=["register"])
