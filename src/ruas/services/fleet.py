@@ -12,7 +12,7 @@ import csv
 import io
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -282,7 +282,7 @@ def fleet_report(
             unknown=unknown,
         )
     # rows without a plate get a line-based label so the report can name them
-    labelled = [v if v.plate else _with_plate(v, f"LINE{r.line}") for v, r in zip(vehicles, rows, strict=True)]
+    labelled = [v if v.plate else replace(v, plate=f"LINE{r.line}") for v, r in zip(vehicles, rows, strict=True)]
     frame = vehicles_to_frame(labelled)
     book = register.book
     if zone_ids is None:
@@ -296,12 +296,6 @@ def fleet_report(
         schema={"plate": pl.Utf8, "vehicle": pl.Utf8},
     )
     return FleetReport(start, end, zones, described, segments, tuple(warnings))
-
-
-def _with_plate(vehicle: Any, label: str) -> Any:
-    from dataclasses import replace
-
-    return replace(vehicle, plate=label)
 
 
 def zone_label(name: str, status: str) -> str:
