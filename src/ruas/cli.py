@@ -386,7 +386,7 @@ def serve_cmd(
         if settings.demo_accounts:
             _run(lambda: _demo_accounts(register))
     out.print(f"RUAS API on http://{host}:{port}/api/v1 (docs: /api/v1/docs), register in {register.path}")
-    uvicorn.run("ruas.api.app:create_app", factory=True, host=host, port=port, workers=workers, log_level="warning")
+    uvicorn.run("ruas.api.app:serve_app", factory=True, host=host, port=port, workers=workers, log_level="warning")
 
 
 def _demo_accounts(register: Register) -> None:
