@@ -63,7 +63,11 @@ def make_engine(url: str) -> Engine:
 
 
 def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest migration (Alembic ``upgrade head``)."""
+    """Bring the schema to the newest migration of every branch (Alembic ``upgrade heads``).
+
+    Features that own tables (enforcement, the agenda) branch from the initial schema independently;
+    upgrading to all heads applies each branch, so they never conflict on one linear history.
+    """
     from alembic import command
     from alembic.config import Config
 
@@ -73,7 +77,7 @@ def migrate(engine: Engine) -> None:
     with engine.begin() as connection:
         cfg.attributes["connection"] = connection
         try:
-            command.upgrade(cfg, "head")
+            command.upgrade(cfg, "heads")
         except Exception as exc:  # alembic wraps driver errors in many types
             raise DatabaseError(f"database migration failed: {exc}") from exc
 
