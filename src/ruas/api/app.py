@@ -11,7 +11,7 @@ from sqlalchemy.orm import sessionmaker
 import ruas
 from ruas.api import errors
 from ruas.api.deps import RateLimiter, RegisterHolder
-from ruas.api.routes import applications, auth, checks, feed, lifecycle, public
+from ruas.api.routes import applications, auth, checks, feed, lifecycle, public, routing
 from ruas.core.config import Settings
 from ruas.register.store import Register, settings_from_env
 
@@ -38,7 +38,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.sessions = sessionmaker(register.store.engine, expire_on_commit=False)
     app.state.rate_limiter = RateLimiter(settings.anonymous_checks_per_minute)
     errors.install(app)
-    for module in (public, checks, auth, applications, lifecycle, feed):
+    for module in (public, checks, auth, applications, lifecycle, feed, routing):
         app.include_router(module.router)
     return app
 
