@@ -23,6 +23,7 @@ from rich.markup import escape
 from rich.progress import Progress
 from rich.table import Table
 
+from ruas.bundling.cli import bundle_app
 from ruas.domain.decision import Access, Decision, Effect
 from ruas.domain.errors import InvalidInput, RuasError
 from ruas.domain.timeutil import LOCAL_TZ, parse_date, parse_instant
@@ -49,6 +50,7 @@ app.add_typer(report_app, name="report")
 app.add_typer(users_app, name="users")
 app.add_typer(routing_app)  # ruas route, ruas graph
 app.add_typer(export_app, name="export")
+app.add_typer(bundle_app)  # ruas bundle
 
 out = Console()
 err = Console(stderr=True)
