@@ -121,8 +121,8 @@ def main() -> None:
             proc.terminate()
             proc.wait(timeout=10)
     baseline = results.pop("GET /api/v1/health (baseline)")
-    # a 500-vehicle fleet report is a workload (the report, not the page, dominates): reported, not a page
-    workloads = {k: results.pop(k) for k in [k for k in results if "500 vehicles" in k]}
+    # the 500-vehicle fleet upload is a page too (target 300 ms); the report of 5,000 is a workload
+    workloads = {k: results.pop(k) for k in [k for k in results if "5000 vehicles" in k]}
     print(f"{'page':<48} {'server p50':>10} {'server max':>10} {'latency p50':>11} {'× health':>8}")
     for name, r in [("GET /api/v1/health (baseline)", baseline), *results.items(), *workloads.items()]:
         ratio = r["latency_ms_median"] / baseline["latency_ms_median"]
@@ -169,6 +169,16 @@ def run(base: str, repeat: int, plates: list[str]) -> dict[str, dict[str, float]
             ("exemptions", "/exemptions"),
             ("region harmonisation", "/region"),
             ("open data", "/open-data"),
+            ("data for logistics", "/open-data/logistics"),
+            ("route form", "/route"),
+            (
+                "route by plate",
+                "/route?mode=plate&plate=VQ39HG&from=52.3408,4.9289&to=52.3414,4.9249&depart=2025-09-01T08:00",
+            ),
+            (
+                "accessibility map, 5 min",
+                "/route/accessibility?mode=plate&plate=VQ39HG&point=52.3408,4.9289&at=2025-09-01T08:00&minutes=5",
+            ),
             ("login", "/login"),
         ]:
             out[f"GET {url[:40]} ({name})"] = _timed(anon, "GET", url, repeat)

@@ -23,6 +23,7 @@ from rich.markup import escape
 from rich.progress import Progress
 from rich.table import Table
 
+from ruas.agenda.cli import agenda_app
 from ruas.bundling.cli import bundle_app
 from ruas.domain.decision import Access, Decision, Effect
 from ruas.domain.errors import InvalidInput, RuasError
@@ -51,6 +52,7 @@ app.add_typer(users_app, name="users")
 app.add_typer(routing_app)  # ruas route, ruas graph
 app.add_typer(export_app, name="export")
 app.add_typer(bundle_app)  # ruas bundle
+app.add_typer(agenda_app, name="agenda")
 
 out = Console()
 err = Console(stderr=True)

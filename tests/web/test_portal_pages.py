@@ -17,13 +17,15 @@ from babel.messages.pofile import read_po
 from fastapi.testclient import TestClient
 from portal_support import csrf_of
 
-from ruas.domain.decision import Segment, Timeline, TimelineState
+from ruas.domain.decision import MESSAGE_IDS, Segment, Timeline, TimelineState
 from ruas.domain.timeutil import LOCAL_TZ
 from ruas.register.store import Register
 from ruas.rules.engine import decide
 from ruas.services.check import VehicleInput, build_vehicle
 from ruas.web import assets
+from ruas.web.datatexts import shipped_texts
 from ruas.web.i18n import po_path
+from ruas.web.texts import Words, data_po_path
 from ruas.web.views import TIMELINE_END, TIMELINE_START, timeline_bars
 
 WEB = Path(assets.__file__).parent
@@ -39,6 +41,21 @@ def test_every_message_has_a_dutch_translation() -> None:
     translated = {m.id for m in catalog if m.id and m.string and not m.fuzzy}
     assert ids, "no messages extracted"
     assert sorted(ids - translated) == []
+
+
+def test_every_engine_and_data_text_has_dutch(seeded_dir: Path) -> None:
+    """The engine's message ids all have a wording, and every data text of the shipped register (zone names and
+    notes, regulation names and subject labels, clause labels, exemption-type terms) has a Dutch translation."""
+    said = Words("nl")
+    assert set(MESSAGE_IDS) <= set(said.templates), "an engine message id without a wording in ruas.web.texts"
+    with data_po_path("nl").open("rb") as fh:
+        catalog = read_po(fh, locale="nl")
+    translated = {m.id for m in catalog if m.id and m.string and not m.fuzzy}
+    texts = shipped_texts(Register.open(seeded_dir).book)
+    assert len(texts) > 50
+    assert sorted(set(texts) - translated) == []
+    assert said.data("S100: maximum length 10 m") == "S100: maximale lengte 10 m"
+    assert Words("en").data("S100: maximum length 10 m") == "S100: maximum length 10 m"
 
 
 def test_vendor_assets_are_installed() -> None:

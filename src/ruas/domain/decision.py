@@ -30,9 +30,62 @@ class Effect(StrEnum):
     PROPOSED = "proposed"  # a proposed change would alter the answer
 
 
+ParamValue = str | tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """A text the engine words, as a stable message id with parameters, so a front end can word it in the
+    visitor's language (the English ``text`` next to it stays the default).
+
+    Parameter values are plain strings or tuples of strings: ISO dates (``2027-01-01``) or moments
+    (``2027-01-01T06:00+01:00``) as the engine formats them, and data texts (a regulation's subject label,
+    a clause label, a zone note) exactly as they are in the register. The ids are listed in
+    :data:`MESSAGE_IDS`.
+    """
+
+    id: str
+    params: tuple[tuple[str, ParamValue], ...] = ()
+
+    def param(self, name: str) -> ParamValue:
+        """The value of parameter ``name`` (KeyError when it is not there)."""
+        for key, value in self.params:
+            if key == name:
+                return value
+        raise KeyError(name)
+
+    def to_data(self) -> dict[str, Any]:
+        """JSON form: ``{"id", "params": {name: value}}`` (tuples become lists)."""
+        return {"id": self.id, "params": {k: list(v) if isinstance(v, tuple) else v for k, v in self.params}}
+
+
+MESSAGE_IDS: dict[str, tuple[str, ...]] = {
+    "reason.not_in_force_yet": ("from",),
+    "reason.no_longer_in_force": ("since",),
+    "reason.not_subject": ("subject",),
+    "reason.exempt": ("clause",),
+    "reason.grant_held": ("subject",),
+    "reason.prohibits": ("subject",),
+    "reason.announced": ("reason",),  # plus the parameters of the announced reason
+    "note.text": ("text",),
+    "note.announced.not_allowed": (),
+    "note.announced.not_allowed_from": ("from",),
+    "note.announced.allowed_until": ("until",),
+    "note.announced.allowed": (),
+    "note.proposal.not_allowed": ("clauses",),
+    "note.proposal.not_allowed_from": ("clauses", "from"),
+    "note.proposal.allowed_until": ("clauses", "until"),
+    "note.proposal.allowed": ("clauses",),
+}
+"""Every message id the engine uses, with the parameters it always carries."""
+
+
 @dataclass(frozen=True, slots=True)
 class Reason:
-    """Why: one regulation's effect, the clause that decided it, and its legal source."""
+    """Why: one regulation's effect, the clause that decided it, and its legal source.
+
+    ``text`` is the English sentence; ``message`` the same as a message id with parameters.
+    """
 
     regulation_id: str
     regulation: str
@@ -40,9 +93,10 @@ class Reason:
     text: str
     legal_basis: str
     clause_id: str | None = None
+    message: Message | None = None
 
     def to_data(self) -> dict[str, Any]:
-        """JSON form."""
+        """JSON form (``message`` was added later: clients that do not know it ignore it)."""
         return {
             "regulation_id": self.regulation_id,
             "regulation": self.regulation,
@@ -50,6 +104,7 @@ class Reason:
             "text": self.text,
             "legal_basis": self.legal_basis,
             "clause_id": self.clause_id,
+            "message": self.message.to_data() if self.message is not None else None,
         }
 
 
@@ -97,11 +152,20 @@ class ZoneDecision:
     reasons: tuple[Reason, ...]
     exemptions: tuple[ExemptionOption, ...] = ()
     notes: tuple[str, ...] = ()
+    note_messages: tuple[Message, ...] = ()
 
     @property
     def allowed(self) -> bool:
         """True unless the answer is not allowed."""
         return self.access is not Access.NOT_ALLOWED
+
+    def notes_with_messages(self) -> tuple[tuple[str, Message], ...]:
+        """Each note with its message (a note without one is a data text: ``note.text``)."""
+        out = []
+        for i, note in enumerate(self.notes):
+            msg = self.note_messages[i] if i < len(self.note_messages) else Message("note.text", (("text", note),))
+            out.append((note, msg))
+        return tuple(out)
 
     def to_data(self) -> dict[str, Any]:
         """The JSON form ``ruas check --json`` prints for each zone."""
@@ -117,6 +181,7 @@ class ZoneDecision:
             "reasons": [r.to_data() for r in self.reasons],
             "exemptions": [e.to_data() for e in self.exemptions],
             "notes": list(self.notes),
+            "note_messages": [m.to_data() for _n, m in self.notes_with_messages()],
         }
 
 

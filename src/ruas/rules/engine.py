@@ -41,6 +41,7 @@ from ruas.domain.decision import (
     Decision,
     Effect,
     ExemptionOption,
+    Message,
     Reason,
     Segment,
     Timeline,
@@ -313,6 +314,7 @@ def zone_decision(
     access = Access.NOT_ALLOWED if blocked else (Access.ALLOWED_WITH_EXEMPTION if lifted else Access.ALLOWED)
     change = zone_next_change(book, zone, vehicle, at, blocked, grants)
     notes = _proposal_notes(book, zone, vehicle, at, grants, blocked, change)
+    zone_notes = tuple(Message("note.text", (("text", n),)) for n in zone.notes)
     return ZoneDecision(
         zone_id=zone.id,
         zone_name=zone.name,
@@ -323,7 +325,8 @@ def zone_decision(
         allowed_from=change if blocked else None,
         reasons=tuple(reasons),
         exemptions=tuple(options.values()),
-        notes=notes + zone.notes,
+        notes=tuple(n for n, _m in notes) + zone.notes,
+        note_messages=tuple(m for _n, m in notes) + zone_notes,
     )
 
 
@@ -335,10 +338,17 @@ def _announced(
         outcome = "this vehicle would not be allowed" + (
             f" (allowed from {_local(as_if.allowed_from)})" if as_if.allowed_from else ""
         )
+        message = (
+            Message("note.announced.not_allowed_from", (("from", _local(as_if.allowed_from)),))
+            if as_if.allowed_from
+            else Message("note.announced.not_allowed")
+        )
     elif as_if.allowed_until is not None:
         outcome = f"this vehicle would be allowed until {_local(as_if.allowed_until)}"
+        message = Message("note.announced.allowed_until", (("until", _local(as_if.allowed_until)),))
     else:
         outcome = "this vehicle would be allowed"
+        message = Message("note.announced.allowed")
     reasons = tuple(
         Reason(
             r.regulation_id,
@@ -347,6 +357,7 @@ def _announced(
             f"announced, not yet law: {r.text}",
             r.legal_basis,
             r.clause_id,
+            _announced_message(r.message),
         )
         for r in as_if.reasons
     )
@@ -361,7 +372,15 @@ def _announced(
         reasons=reasons,
         exemptions=(),
         notes=(f"announced zone: if introduced as announced, {outcome}", *zone.notes),
+        note_messages=(message, *(Message("note.text", (("text", n),)) for n in zone.notes)),
     )
+
+
+def _announced_message(inner: Message | None) -> Message | None:
+    """``reason.announced`` with the announced reason's id (``reason``) and parameters."""
+    if inner is None:
+        return None
+    return Message("reason.announced", (("reason", inner.id), *inner.params))
 
 
 def _zone_blocked_fn(
@@ -437,26 +456,48 @@ def _reason(comp: CompiledRegulation, vehicle: Vehicle, at: datetime, subject: b
     basis = reg.legal_source.citation
     cache = comp.reasons
 
-    def make(effect: Effect, text: str, clause: str | None = None) -> Reason:
+    def make(effect: Effect, text: str, message: Message, clause: str | None = None) -> Reason:
         key = (effect, clause or text)
         found = cache.get(key)
         if found is None:
-            found = cache[key] = Reason(reg.id, reg.name, effect, text, basis, clause)
+            found = cache[key] = Reason(reg.id, reg.name, effect, text, basis, clause, message)
         return found
 
+    label = reg.subject_label
     if not comp.validity_fn(vehicle, at):
         start, end = reg.validity.start, reg.validity.end
         if start is not None and at < start:
-            return make(Effect.NOT_IN_FORCE, f"not in force yet: applies from {_local(start)}")
-        return make(Effect.NOT_IN_FORCE, f"no longer in force since {_local(end) if end else '?'}")
+            return make(
+                Effect.NOT_IN_FORCE,
+                f"not in force yet: applies from {_local(start)}",
+                Message("reason.not_in_force_yet", (("from", _local(start)),)),
+            )
+        since = _local(end) if end else "?"
+        return make(
+            Effect.NOT_IN_FORCE,
+            f"no longer in force since {since}",
+            Message("reason.no_longer_in_force", (("since", since),)),
+        )
     if not subject:
-        return make(Effect.NOT_SUBJECT, f"does not apply to this vehicle: only {reg.subject_label}")
+        return make(
+            Effect.NOT_SUBJECT,
+            f"does not apply to this vehicle: only {label}",
+            Message("reason.not_subject", (("subject", label),)),
+        )
     for clause, fn in comp.clause_fns:
         if fn(vehicle, at):
-            return make(Effect.EXEMPT, clause.label, clause.id)
+            return make(Effect.EXEMPT, clause.label, Message("reason.exempt", (("clause", clause.label),)), clause.id)
     if granted:
-        return make(Effect.GRANT_HELD, f"an exemption held for this vehicle lifts: {reg.subject_label}")
-    return make(Effect.PROHIBITS, f"{reg.subject_label}; no exemption applies to this vehicle")
+        return make(
+            Effect.GRANT_HELD,
+            f"an exemption held for this vehicle lifts: {label}",
+            Message("reason.grant_held", (("subject", label),)),
+        )
+    return make(
+        Effect.PROHIBITS,
+        f"{label}; no exemption applies to this vehicle",
+        Message("reason.prohibits", (("subject", label),)),
+    )
 
 
 def _local(at: datetime) -> str:
@@ -538,8 +579,8 @@ def _proposal_notes(
     grants: Sequence[ExemptionGrant],
     blocked: bool,
     change: datetime | None,
-) -> tuple[str, ...]:
-    """Show what a proposed (not yet legal) change would do to this answer."""
+) -> tuple[tuple[str, Message], ...]:
+    """Show what a proposed (not yet legal) change would do to this answer (the note and its message)."""
     alt_book = book.proposed
     if alt_book is None or not alt_book.has_zone(zone.id):
         return ()
@@ -551,12 +592,24 @@ def _proposal_notes(
     alt_change = zone_next_change(alt_book, alt_zone, vehicle, at, alt_blocked, grants)
     if alt_blocked == blocked and alt_change == change:
         return ()
-    what = "; ".join(sorted(set(proposals)))
+    labels = tuple(sorted(set(proposals)))
+    what = "; ".join(labels)
+    clauses: tuple[str, tuple[str, ...]] = ("clauses", labels)
     if alt_blocked:
         outcome = "not allowed" + (f", allowed from {_local(alt_change)}" if alt_change else "")
+        message = (
+            Message("note.proposal.not_allowed_from", (clauses, ("from", _local(alt_change))))
+            if alt_change
+            else Message("note.proposal.not_allowed", (clauses,))
+        )
     else:
         outcome = "allowed" + (f" until {_local(alt_change)}" if alt_change else ", no end known")
-    return (f"if the proposed change is adopted ({what}): {outcome}",)
+        message = (
+            Message("note.proposal.allowed_until", (clauses, ("until", _local(alt_change))))
+            if alt_change
+            else Message("note.proposal.allowed", (clauses,))
+        )
+    return ((f"if the proposed change is adopted ({what}): {outcome}", message),)
 
 
 # --------------------------------------------------------------------------- timelines

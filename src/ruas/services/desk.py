@@ -369,11 +369,18 @@ def parse_moment(text: str | None, what: str) -> datetime | None:
 
 @dataclass(frozen=True, slots=True)
 class Check:
-    """One automatic eligibility check and its reason, as stored on the application."""
+    """One automatic eligibility check and its reason, as stored on the application.
+
+    ``reason`` is the English sentence; ``message`` (e.g. ``check.yearly_cap.ok``) and ``params`` say the
+    same as a message id with parameters (strings, numbers or lists of strings), so the portal can word it
+    in the visitor's language.
+    """
 
     rule: str
     ok: bool
     reason: str
+    message: str = ""
+    params: tuple[tuple[str, Any], ...] = ()
 
     @property
     def blocking(self) -> bool:
@@ -381,8 +388,12 @@ class Check:
         return self.rule not in ADVISORY_RULES
 
     def to_data(self) -> dict[str, Any]:
-        """The stored form ``{rule, ok, reason}``."""
-        return {"rule": self.rule, "ok": self.ok, "reason": self.reason}
+        """The stored form ``{rule, ok, reason}`` (plus ``message`` and ``params`` when it has a message id)."""
+        data: dict[str, Any] = {"rule": self.rule, "ok": self.ok, "reason": self.reason}
+        if self.message:
+            data["message"] = self.message
+            data["params"] = {k: list(v) if isinstance(v, tuple) else v for k, v in self.params}
+        return data
 
 
 def ordinal(n: int) -> str:
@@ -447,38 +458,77 @@ def assess(
     listing = _listing(zones, etype.id)
     if listing:
         names = sorted({z.name for z, _ in listing})
-        checks.append(Check("type_listed", True, f"{etype.name} is offered in {municipality}: {', '.join(names)}"))
+        checks.append(
+            Check(
+                "type_listed",
+                True,
+                f"{etype.name} is offered in {municipality}: {', '.join(names)}",
+                "check.type_listed.ok",
+                (("type_id", etype.id), ("municipality", municipality), ("zones", tuple(names))),
+            )
+        )
     else:
         checks.append(
-            Check("type_listed", False, f"no regulation in force in {municipality} offers {etype.name} ({etype.id})")
+            Check(
+                "type_listed",
+                False,
+                f"no regulation in force in {municipality} offers {etype.name} ({etype.id})",
+                "check.type_listed.fail",
+                (("type_id", etype.id), ("municipality", municipality)),
+            )
         )
     subject = [
         (z, r) for z, r in listing if _overlaps(r, period) and evaluate(relax_time(r.subject), vehicle, period.start)
     ]
     if subject:
         _zone, r = subject[0]
-        checks.append(Check("subject", True, f"the vehicle is subject to {r.name}: {r.subject_label}"))
-    elif listing:
-        labels = "; ".join(sorted({r.subject_label for _, r in listing}))
         checks.append(
-            Check("subject", False, f"the vehicle is not subject to a regulation that offers this exemption ({labels})")
+            Check(
+                "subject",
+                True,
+                f"the vehicle is subject to {r.name}: {r.subject_label}",
+                "check.subject.ok",
+                (("regulation", r.name), ("subject", r.subject_label)),
+            )
+        )
+    elif listing:
+        subjects = tuple(sorted({r.subject_label for _, r in listing}))
+        checks.append(
+            Check(
+                "subject",
+                False,
+                f"the vehicle is not subject to a regulation that offers this exemption ({'; '.join(subjects)})",
+                "check.subject.fail",
+                (("subjects", subjects),),
+            )
         )
     else:
-        checks.append(Check("subject", False, "no regulation to be subject to"))
+        checks.append(Check("subject", False, "no regulation to be subject to", "check.subject.none"))
     if evaluate(etype.eligibility, vehicle, period.start):
-        checks.append(Check("type_eligibility", True, f"the vehicle meets the conditions of {etype.name}"))
+        checks.append(
+            Check(
+                "type_eligibility",
+                True,
+                f"the vehicle meets the conditions of {etype.name}",
+                "check.type_eligibility.ok",
+                (("type_id", etype.id),),
+            )
+        )
     else:
         checks.append(
             Check(
                 "type_eligibility",
                 False,
                 f"the vehicle ({vehicle.describe()}) does not meet the conditions of {etype.name}",
+                "check.type_eligibility.fail",
+                (("type_id", etype.id),),
             )
         )
     if terms.kind == "day":
         if terms.max_per_year is not None:
             n = counts.used_this_year + 1
             year = local_day(period.start).year
+            cap = (("n", n), ("max", terms.max_per_year), ("municipality", municipality), ("year", year))
             if n <= terms.max_per_year:
                 checks.append(
                     Check(
@@ -486,6 +536,8 @@ def assess(
                         True,
                         f"{ordinal(n)} day exemption of at most {terms.max_per_year} for this vehicle in "
                         f"{municipality} in {year}",
+                        "check.yearly_cap.ok",
+                        cap,
                     )
                 )
             else:
@@ -495,48 +547,92 @@ def assess(
                         False,
                         f"{ordinal(n)} day exemption this year refused: at most {terms.max_per_year} per vehicle "
                         f"per municipality per calendar year ({municipality}, {year})",
+                        "check.yearly_cap.fail",
+                        cap,
                     )
                 )
         if counts.same_day:
             day = local_day(period.start).isoformat()
-            checks.append(Check("one_per_day", False, f"the vehicle already holds or awaits a day exemption for {day}"))
+            checks.append(
+                Check(
+                    "one_per_day",
+                    False,
+                    f"the vehicle already holds or awaits a day exemption for {day}",
+                    "check.one_per_day.fail",
+                    (("day", day),),
+                )
+            )
         else:
-            checks.append(Check("one_per_day", True, "no other day exemption for this day"))
+            checks.append(Check("one_per_day", True, "no other day exemption for this day", "check.one_per_day.ok"))
     if terms.min_visits_per_year is not None:
         need = terms.min_visits_per_year
         if visits_per_year is None:
             checks.append(
-                Check("visits", False, f"declare the visits a year to the zone (at least {need}): visits_per_year")
+                Check(
+                    "visits",
+                    False,
+                    f"declare the visits a year to the zone (at least {need}): visits_per_year",
+                    "check.visits.missing",
+                    (("need", need),),
+                )
             )
         elif visits_per_year < need:
             checks.append(
-                Check("visits", False, f"{visits_per_year} visits a year declared; at least {need} are required")
+                Check(
+                    "visits",
+                    False,
+                    f"{visits_per_year} visits a year declared; at least {need} are required",
+                    "check.visits.too_few",
+                    (("declared", visits_per_year), ("need", need)),
+                )
             )
         else:
-            checks.append(Check("visits", True, f"{visits_per_year} visits a year declared (at least {need})"))
+            checks.append(
+                Check(
+                    "visits",
+                    True,
+                    f"{visits_per_year} visits a year declared (at least {need})",
+                    "check.visits.ok",
+                    (("declared", visits_per_year), ("need", need)),
+                )
+            )
     if etype.evidence:
         if counts.evidence_files:
-            checks.append(
-                Check("evidence", True, f"{counts.evidence_files} evidence file(s) uploaded ({etype.evidence})")
-            )
+            checks.append(evidence_check(counts.evidence_files, etype))
         else:
             checks.append(
-                Check("evidence", False, f"evidence required before a grant: {etype.evidence}; upload it as evidence")
+                Check(
+                    "evidence",
+                    False,
+                    f"evidence required before a grant: {etype.evidence}; upload it as evidence",
+                    "check.evidence.missing",
+                    (("evidence", etype.evidence),),
+                )
             )
     ids = list(dict.fromkeys(z.id for z, _ in listing))
     if ids:
         decision = decide(book, vehicle, ids, at=period.start)
         blocked = [zd for zd in decision.zones if not zd.allowed]
         if blocked:
+            prohibits = [next((r for r in zd.reasons if r.effect.value == "prohibits"), None) for zd in blocked]
             texts = "; ".join(
-                f"{zd.zone_name}: {next((r.text for r in zd.reasons if r.effect.value == 'prohibits'), 'not allowed')}"
-                for zd in blocked
+                f"{zd.zone_name}: {r.text if r is not None else 'not allowed'}"
+                for zd, r in zip(blocked, prohibits, strict=True)
+            )
+            subjects = tuple(
+                str(r.message.param("subject")) if r is not None and r.message is not None else "" for r in prohibits
             )
             checks.append(
                 Check(
                     "needed",
                     True,
                     f"without an exemption the vehicle may not enter at {_local_text(period.start)}: {texts}",
+                    "check.needed.ok",
+                    (
+                        ("at", _local_text(period.start)),
+                        ("zones", tuple(zd.zone_name for zd in blocked)),
+                        ("subjects", subjects),
+                    ),
                 )
             )
         else:
@@ -546,9 +642,22 @@ def assess(
                     False,
                     f"note: at {_local_text(period.start)} the vehicle may enter without this exemption "
                     "(an automatic exemption or transition rule applies)",
+                    "check.needed.fail",
+                    (("at", _local_text(period.start)),),
                 )
             )
     return checks
+
+
+def evidence_check(files: int, etype: ExemptionType) -> Check:
+    """The passed evidence check: how many files are uploaded."""
+    return Check(
+        "evidence",
+        True,
+        f"{files} evidence file(s) uploaded ({etype.evidence})",
+        "check.evidence.ok",
+        (("files", files), ("evidence", etype.evidence)),
+    )
 
 
 def eligible(checks: Sequence[Check]) -> bool:
@@ -1133,7 +1242,7 @@ def add_evidence(
     etype = exemption_type(app.type_id)
     checks = checks_of(app)
     if etype.evidence:
-        fresh = Check("evidence", True, f"{count + 1} evidence file(s) uploaded ({etype.evidence})").to_data()
+        fresh = evidence_check(count + 1, etype).to_data()
         checks = [fresh if c.get("rule") == "evidence" else c for c in checks]
         if not any(c.get("rule") == "evidence" for c in checks):
             checks.append(fresh)

@@ -24,7 +24,7 @@ from ruas.domain.regulation import ZoneKind, ZoneStatus
 from ruas.domain.timeutil import LOCAL_TZ, parse_date
 from ruas.domain.vehicle import normalise_plate
 from ruas.register.store import Register
-from ruas.register.vehicle_table import vehicles_to_frame
+from ruas.register.vehicle_table import vehicle_from_row, vehicles_to_frame
 from ruas.rules.batch import timeline_batch
 from ruas.services.check import VehicleInput, build_vehicle
 
@@ -265,7 +265,14 @@ def fleet_report(
             first_line[plate] = row.line
         unique_rows.append(row)
     rows = unique_rows
+    # one query for every plate given without other attributes (the common case: a list of plates)
+    plain = [r.given.plate for r in rows if r.given.plate is not None and not r.given.overrides()]
+    registered = {row["plate"]: vehicle_from_row(row) for row in register.store.vehicle_rows(plain)} if plain else {}
     for row in rows:
+        found = registered.get(row.given.plate or "") if not row.given.overrides() else None
+        if found is not None:
+            vehicles.append(found)
+            continue
         try:
             vehicles.append(build_vehicle(register, row.given))
         except RuasError as exc:

@@ -272,3 +272,83 @@ class Adoption(Base):
     deviations: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     adopted_by: Mapped[str] = mapped_column(String(200))
     adopted_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+# --------------------------------------------------------------------------- the agenda (issue 10)
+# The agenda itself (themes, activities, steps, budgets as written) ships with the package
+# (``ruas/data/agenda``); the database holds only what changes while the programme runs: dated status
+# changes of steps, budget lines (committed / spent), progress notes, the history of every edit and the
+# reports issued to the steering group. Events are appended, never updated (see ``ruas.agenda.progress``).
+
+
+class AgendaStepStatus(Base):
+    """A step's status set on ``as_of`` (local date) by the regional administrator."""
+
+    __tablename__ = "agenda_step_status"
+    __table_args__ = (Index("ix_agenda_step_status_step", "activity_id", "step_seq"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    activity_id: Mapped[str] = mapped_column(String(100))
+    step_seq: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(20))
+    as_of: Mapped[date] = mapped_column(Date)
+    note: Mapped[str] = mapped_column(Text, default="")
+    recorded_by: Mapped[str] = mapped_column(String(200))
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class AgendaBudgetLine(Base):
+    """Money committed or spent for an activity (euro cents; negative for a correction)."""
+
+    __tablename__ = "agenda_budget_lines"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    activity_id: Mapped[str] = mapped_column(String(100), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    amount_cents: Mapped[int] = mapped_column(Integer)
+    as_of: Mapped[date] = mapped_column(Date)
+    note: Mapped[str] = mapped_column(Text, default="")
+    recorded_by: Mapped[str] = mapped_column(String(200))
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class AgendaProgressNote(Base):
+    """A dated note on how an activity stands (stand van zaken)."""
+
+    __tablename__ = "agenda_progress_notes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    activity_id: Mapped[str] = mapped_column(String(100), index=True)
+    as_of: Mapped[date] = mapped_column(Date)
+    text: Mapped[str] = mapped_column(Text)
+    recorded_by: Mapped[str] = mapped_column(String(200))
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class AgendaEdit(Base):
+    """The history of every edit of the agenda's progress: who, when, what (before and after)."""
+
+    __tablename__ = "agenda_edits"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+    actor: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(30))
+    activity_id: Mapped[str] = mapped_column(String(100), index=True)
+    entity_id: Mapped[str] = mapped_column(String(200))
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    after: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class AgendaReport(Base):
+    """A progress report issued to the steering group and provincial states, for ``report_date``."""
+
+    __tablename__ = "agenda_reports"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    report_date: Mapped[date] = mapped_column(Date, unique=True)
+    since_date: Mapped[date] = mapped_column(Date)
+    title: Mapped[str] = mapped_column(String(300))
+    sha256: Mapped[str] = mapped_column(String(64))
+    issued_by: Mapped[str] = mapped_column(String(200))
+    issued_at: Mapped[datetime] = mapped_column(UtcDateTime())

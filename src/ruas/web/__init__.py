@@ -11,10 +11,30 @@ from pathlib import Path
 from fastapi import APIRouter
 from fastapi.staticfiles import StaticFiles
 
-from ruas.web import auth_pages, check_pages, exemption_pages, fleet_pages, public_pages, rules_pages
+from ruas.web import (
+    agenda_pages,
+    auth_pages,
+    check_pages,
+    exemption_pages,
+    fleet_pages,
+    opendata_pages,
+    public_pages,
+    route_pages,
+    rules_pages,
+)
 
 router = APIRouter(include_in_schema=False)
-for _module in (public_pages, check_pages, fleet_pages, exemption_pages, rules_pages, auth_pages):
+for _module in (
+    public_pages,
+    check_pages,
+    fleet_pages,
+    exemption_pages,
+    rules_pages,
+    auth_pages,
+    agenda_pages,
+    opendata_pages,
+    route_pages,
+):
     router.include_router(_module.router)
 router.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="portal-static")
 

@@ -5,7 +5,7 @@ why, until when, a 2025-2030 timeline and the exemptions that fit. The answer is
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -14,8 +14,9 @@ from sqlalchemy.orm import Session
 
 from ruas.api.deps import CurrentRegister, DbSession, limit_anonymous, now_utc
 from ruas.domain.decision import Decision, Timeline
-from ruas.domain.errors import InvalidInput, RuasError
+from ruas.domain.errors import InvalidInput, NotFound, RuasError
 from ruas.domain.timeutil import LOCAL_TZ, parse_date, parse_instant
+from ruas.domain.vehicle import Vehicle, normalise_plate
 from ruas.register.records import municipality_names
 from ruas.register.store import Register
 from ruas.rules.engine import decide, timeline
@@ -27,7 +28,7 @@ from ruas.web.views import TIMELINE_END, TIMELINE_START, Bar, position, timeline
 router = APIRouter(route_class=PortalRoute, include_in_schema=False)
 
 VEHICLE_FIELDS = ("category", "body", "fuel", "emission_class", "first_admission", "mass_kg")
-FORM_FIELDS = ("mode", "plate", *VEHICLE_FIELDS, "scope", "municipality", "zone", "at")
+FORM_FIELDS = ("mode", "plate", "declared_plate", *VEHICLE_FIELDS, "scope", "municipality", "zone", "at")
 MISSING_FLAG_TO_FIELD = {
     "--category": "category",
     "--fuel": "fuel",
@@ -125,10 +126,7 @@ def answer(
     Exemptions granted to the plate by the desk count, as in ``POST /api/v1/checks``.
     """
     at = _moment(form, now)
-    given = _vehicle_input(form)
-    if given.plate is None and form.values["mode"] == "plate":
-        raise InvalidInput("fill in a licence plate", field="plate")
-    vehicle = build_vehicle(register, given, db)
+    vehicle = form_vehicle(register, db, form)
     zone_ids = _zone_ids(register, form)
     grants = grants_for_plate(db, vehicle.plate) if vehicle.plate else []
     decision = decide(register.book, vehicle, zone_ids, at=at, grants=grants)
@@ -136,7 +134,32 @@ def answer(
     return decision, timelines, vehicle
 
 
-def _field_of(exc: RuasError) -> str:
+def form_vehicle(register: Register, db: Session, form: CheckForm) -> Vehicle:
+    """The vehicle of a form: by plate (register), or by characteristics, optionally under a plate that is not in
+    the register (declared). Shared by the check and the route pages."""
+    given = _vehicle_input(form)
+    if given.plate is None and form.values["mode"] == "plate":
+        raise InvalidInput("fill in a licence plate", field="plate")
+    vehicle = build_vehicle(register, given, db)
+    if form.values["mode"] == "attributes" and form.values["declared_plate"]:
+        vehicle = declared_vehicle(register, db, form.values["declared_plate"], vehicle)
+    return vehicle
+
+
+def declared_vehicle(register: Register, db: Session, plate: str, described: Vehicle) -> Vehicle:
+    """The described vehicle under a plate that is *not* in the vehicle register (declared characteristics), so
+    that exemptions granted to that plate count; a registered plate must be checked by plate."""
+    normalised = normalise_plate(plate)
+    try:
+        register.vehicle(normalised, db)
+    except NotFound:
+        return replace(described, plate=normalised, synthetic=False)
+    raise InvalidInput(
+        f"plate {normalised} is in the vehicle register: check it by licence plate", field="declared_plate"
+    )
+
+
+def field_of(exc: RuasError) -> str:
     name = str(exc.details.get("field") or "")
     if name == "vehicle" and exc.details.get("missing"):
         return MISSING_FLAG_TO_FIELD.get(str(exc.details["missing"][0]), "category")
@@ -147,7 +170,7 @@ def _field_of(exc: RuasError) -> str:
     return "plate" if name in ("", "plate", "kenteken") else name
 
 
-def _message(exc: RuasError, language: str) -> str:
+def message_of(exc: RuasError, language: str) -> str:
     _ = gettext(language)
     if exc.details.get("missing"):
         names = {
@@ -174,8 +197,14 @@ def check_page(request: Request, visitor: CurrentVisitor, register: CurrentRegis
         try:
             decision, timelines, vehicle = answer(register, db, form, now)
         except RuasError as exc:
-            form.errors[_field_of(exc)] = _message(exc, visitor.language)
+            form.errors[field_of(exc)] = message_of(exc, visitor.language)
             status = 422 if isinstance(exc, InvalidInput) else 404
+            if isinstance(exc, NotFound) and form.values["mode"] == "plate":
+                context["unknown_plate"] = True
+                _ = gettext(visitor.language)
+                form.errors["plate"] = _("Plate %(plate)s is not in the vehicle register.") % {
+                    "plate": form.values["plate"].upper()
+                }
         else:
             by_zone = {t.zone_id: t for t in timelines}
             zones = [
@@ -188,6 +217,7 @@ def check_page(request: Request, visitor: CurrentVisitor, register: CurrentRegis
             context["result"] = {
                 "decision": decision,
                 "vehicle": vehicle,
+                "declared": form.values["mode"] == "attributes",
                 "zones": zones,
                 "today": position(now),
                 "refused": sum(1 for a in zones if not a.decision.allowed),

@@ -18,6 +18,7 @@ import secrets
 import time
 from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from functools import lru_cache
 from typing import Annotated, Any
 from urllib.parse import quote, urlsplit
@@ -32,6 +33,7 @@ from ruas.api.deps import SESSION_COOKIE, DbSession, now_utc
 from ruas.domain.errors import InvalidInput, NotFound, RuasError
 from ruas.services.accounts import AuthError, Forbidden, Principal, principal_for_session
 from ruas.web.i18n import LANG_COOKIE, LANGUAGES, Formatter, pick_language, translations
+from ruas.web.texts import words
 
 TEMPLATES = os.path.join(os.path.dirname(__file__), "templates")
 CSRF_COOKIE = "ruas_csrf"
@@ -162,6 +164,7 @@ def environment(language: str) -> Environment:
     env.install_gettext_translations(translations(language), newstyle=True)  # type: ignore[attr-defined]
     env.globals["version"] = ruas.__version__
     env.globals["languages"] = LANGUAGES
+    env.filters["fromiso"] = datetime.fromisoformat
     return env
 
 
@@ -197,6 +200,7 @@ def render(
             "lang": visitor.language,
             "csrf_token": visitor.csrf,
             "fmt": Formatter(visitor.language),
+            "words": words(visitor.language),
             "path": path,
             "here": path + (f"?{query}" if query else ""),
             "here_quoted": quote(path + (f"?{query}" if query else ""), safe=""),

@@ -4,16 +4,22 @@ eligibility checks with reasons, fees, the yearly cap, evidence limits, optimist
 
 from __future__ import annotations
 
+import json
+import re
+import secrets
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request, Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
 
 from ruas.api.deps import AppSettings, CurrentRegister, DbSession, now_utc
+from ruas.api.idempotency import idempotent
 from ruas.api.routes.applications import application_data, evidence_data
-from ruas.domain.errors import InvalidInput, NotFound, RuasError
+from ruas.domain.errors import Conflict, InvalidInput, NotFound, RuasError
 from ruas.domain.timeutil import local_day, local_midnight, parse_date
 from ruas.domain.vehicle import Vehicle, normalise_plate
 from ruas.register.store import Register
@@ -82,8 +88,56 @@ def type_options(
     return out
 
 
-def _vehicle(db: Session, register: Register, plate: str) -> Vehicle:
-    return build_vehicle(register, VehicleInput(plate=normalise_plate(plate)), db)
+DECLARED_FIELDS = ("category", "body", "fuel", "emission_class", "first_admission", "mass_kg")
+"""The vehicle attributes an applicant declares for a plate that is not in the vehicle register."""
+FORM_TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+
+
+class NotInRegister(InvalidInput):
+    """The plate is not in the vehicle register and no attributes were declared yet."""
+
+
+def declared_input(values: Any) -> VehicleInput | None:
+    """The declared attributes of a form (None when none was given); bad values name their field."""
+
+    def text(name: str) -> str:
+        return str(values.get(name) or "").strip()
+
+    if not any(text(f) for f in DECLARED_FIELDS):
+        return None
+    mass = None
+    if text("mass_kg"):
+        digits = text("mass_kg").replace(".", "").replace(" ", "")
+        if not digits.isdigit() or not 100 <= int(digits) <= 100_000:
+            raise InvalidInput("maximum mass: expected whole kilograms, 100 to 100,000", field="mass_kg")
+        mass = int(digits)
+    return VehicleInput(
+        category=text("category") or None,
+        body=text("body") or None,
+        fuel=text("fuel") or None,
+        emission_class=text("emission_class") or None,
+        first_admission=parse_date(text("first_admission"), "first_admission") if text("first_admission") else None,
+        mass_kg=mass,
+    )
+
+
+def wizard_vehicle(db: Session, register: Register, plate: str, declared: VehicleInput | None) -> tuple[Vehicle, str]:
+    """The vehicle of an application and where its data come from: ``register`` or ``declared``.
+
+    A registered plate uses the register (declared attributes are ignored, as the desk requires); a plate that
+    is not in the register needs declared attributes (:class:`NotInRegister` asks for them).
+    """
+    normalised = normalise_plate(plate)
+    try:
+        return build_vehicle(register, VehicleInput(plate=normalised), db), "register"
+    except NotFound:
+        if declared is None:
+            raise NotInRegister(
+                f"plate {normalised} is not in the vehicle register: declare the vehicle's characteristics below",
+                field="plate",
+            ) from None
+    built = build_vehicle(register, replace(declared, plate=None))
+    return replace(built, plate=normalised, synthetic=False), "declared"
 
 
 @router.get("/exemptions")
@@ -102,22 +156,40 @@ def apply_form(request: Request, visitor: CurrentVisitor, db: DbSession, registe
     """The wizard: 1. plate and municipality, 2. the type (by eligibility), 3. details, evidence and fee."""
     visitor.require("applicant", "admin")
     q = request.query_params
-    values = {k: str(q.get(k, "")).strip() for k in ("plate", "municipality", "type_id")}
-    context: dict[str, Any] = {"values": values, "errors": {}, "municipalities": _municipalities(register), "step": 1}
+    values = {k: str(q.get(k, "")).strip() for k in ("plate", "municipality", "type_id", *DECLARED_FIELDS)}
+    context: dict[str, Any] = {
+        "values": values,
+        "errors": {},
+        "municipalities": _municipalities(register),
+        "step": 1,
+        "declare": any(values[f] for f in DECLARED_FIELDS),
+        "declared_fields": DECLARED_FIELDS,
+    }
     status = 200
     if values["plate"] and values["municipality"]:
         try:
-            vehicle = _vehicle(db, register, values["plate"])
+            vehicle, source = wizard_vehicle(db, register, values["plate"], declared_input(values))
             options = type_options(db, register, vehicle, values["municipality"].upper(), now_utc())
         except RuasError as exc:
             field = str(exc.details.get("field") or "plate")
+            if exc.details.get("missing"):
+                field = {"--fuel": "fuel", "--first-admission": "first_admission", "--mass": "mass_kg"}.get(
+                    str(exc.details["missing"][0]),
+                    "category" if "--category" in exc.details["missing"] else "emission_class",
+                )
             context["errors"] = {field if field in values else "plate": exc.message}
+            context["declare"] = context["declare"] or isinstance(exc, NotInRegister)
             status = 422
         else:
-            context.update(step=2, vehicle=vehicle, options=options)
+            context.update(step=2, vehicle=vehicle, source=source, options=options, declare=source == "declared")
             chosen = next((o for o in options if o["type"].id == values["type_id"] and o["eligible"]), None)
             if chosen is not None:
-                context.update(step=3, chosen=chosen, today=local_day(now_utc()).isoformat())
+                context.update(
+                    step=3,
+                    chosen=chosen,
+                    today=local_day(now_utc()).isoformat(),
+                    form_token=secrets.token_urlsafe(24),
+                )
     return render(request, visitor, "apply.html", context, status)
 
 
@@ -149,6 +221,7 @@ def _apply_request(form: Any) -> desk.ApplyRequest:
         window=text("window") or None,
         visits_per_year=visits,
         note=text("note"),
+        vehicle=declared_input(form),
     )
 
 
@@ -158,25 +231,49 @@ async def apply(
 ) -> Response:
     """File the application with the desk (and its evidence); on to its status page."""
     principal = visitor.require("applicant", "admin")
-    form = await request.form(max_files=1, max_fields=20)
+    form = await request.form(max_files=1, max_fields=30)
     check_csrf(visitor, form)
     now = now_utc()
+    token = str(form.get("form_token") or "")
     try:
+        if not FORM_TOKEN.match(token):
+            raise InvalidInput(
+                "the form lacks its one-time token: reload the form and submit it again", field="form_token"
+            )
         upload = await _file(form, settings.max_upload_bytes)
-        app = desk.apply(db, register, principal, _apply_request(form), now)
-        if upload is not None and app.status == desk.SUBMITTED:
-            desk.add_evidence(db, principal, app.id, upload, max_bytes=settings.max_upload_bytes, now=now)
-        app_id = app.id
+        request_ = _apply_request(form)
+
+        def run() -> dict[str, Any]:
+            app = desk.apply(db, register, principal, request_, now)
+            if upload is not None and app.status == desk.SUBMITTED:
+                desk.add_evidence(db, principal, app.id, upload, max_bytes=settings.max_upload_bytes, now=now)
+            return {"id": app.id}
+
+        # the form's one-time token is an idempotency key in the API's store: a second submission of the same
+        # form (a double click, a reload, the back button) files nothing and leads to the first application
+        stored = idempotent(
+            db,
+            principal,
+            f"portal-apply:{token}",
+            method="POST",
+            path="/exemptions/apply",
+            payload={"form_token": token},
+            now=now,
+            status_code=303,
+            operation=run,
+        )
+        app_id = str(json.loads(bytes(stored.body))["id"])
     except RuasError as exc:
         db.rollback()  # nothing of a failed application is kept
-        values = {k: str(form.get(k) or "") for k in ("plate", "municipality", "type_id")}
-        target = f"/exemptions/apply?plate={values['plate']}&municipality={values['municipality']}"
+        values = {k: str(form.get(k) or "") for k in ("plate", "municipality", "type_id", *DECLARED_FIELDS)}
+        target = "/exemptions/apply?" + urlencode({k: v for k, v in values.items() if v and k != "type_id"})
+        status = 409 if isinstance(exc, Conflict) else 422
         return render(
             request,
             visitor,
             "error_form.html",
             {"message": exc.message, "field": exc.details.get("field"), "back": target},
-            422,
+            status,
         )
     return redirect(f"/exemptions/{app_id}")
 

@@ -19,6 +19,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import polars as pl
 import xlsxwriter
 from fastapi import APIRouter, Request, Response
 from starlette.datastructures import UploadFile
@@ -29,6 +30,7 @@ from ruas.domain.timeutil import LOCAL_TZ, parse_date
 from ruas.register.store import Register
 from ruas.services.fleet import FleetReport, default_period, fleet_report, read_fleet_file
 from ruas.web.core import CurrentVisitor, PortalRoute, check_csrf, gettext, render
+from ruas.web.texts import words as words_of
 from ruas.web.views import YearCell, year_cells
 
 router = APIRouter(route_class=PortalRoute, include_in_schema=False)
@@ -37,8 +39,8 @@ MAX_FLEET_BYTES = 2 * 1024 * 1024
 """The portal takes fleet files up to 2 MB (tens of thousands of plates); larger lists: the CLI or the API."""
 MAX_FLEET_VEHICLES = 5000
 """As many vehicles as ``POST /api/v1/checks/fleet`` takes in one request."""
-MAX_ON_SCREEN = 200
-"""Vehicles shown in detail on the page; the downloads hold every vehicle."""
+PAGE_SIZE = 25
+"""Vehicles shown in detail (per zone and year) on one page; the summary lists every vehicle, the downloads too."""
 SUFFIXES = (".csv", ".txt", ".xlsx", ".xlsm")
 
 
@@ -88,14 +90,49 @@ def _period(form: Any) -> tuple[datetime, datetime]:
     return start, end
 
 
-def rows_of(report: FleetReport) -> list[dict[str, Any]]:
-    """Per vehicle and zone: the segments, the day access is lost, and the state per calendar year."""
+def loses_frame(report: FleetReport) -> pl.DataFrame:
+    """Per vehicle and zone that refuses it at some moment of the period: the first day it is refused
+    (Amsterdam date; the period's first day when refused from the start). Vectorised; the same day as
+    ``FleetReport.verdicts()['loses_access']``."""
+    return (
+        report.segments.filter(pl.col("state").cast(pl.Utf8) == "not_allowed")
+        .group_by(["plate", "zone_id"])
+        .agg(pl.col("start").min())
+        .select(
+            "plate",
+            "zone_id",
+            pl.col("start").dt.convert_time_zone("Europe/Amsterdam").dt.date().alias("loses_access"),
+        )
+    )
+
+
+def vehicle_summary(report: FleetReport, loses: pl.DataFrame) -> list[dict[str, Any]]:
+    """One line per vehicle, in the file's order: the first day it loses access somewhere, where, and in how
+    many zones it loses access during the period."""
+    per_vehicle = loses.group_by("plate").agg(
+        pl.col("loses_access").min().alias("first_loss"),
+        pl.col("zone_id").sort_by("loses_access").first().alias("first_zone"),
+        pl.len().alias("zones_lost"),
+    )
+    joined = report.vehicles.with_row_index("order").join(per_vehicle, on="plate", how="left").sort("order")
+    return joined.drop("order").to_dicts()
+
+
+def rows_of(report: FleetReport, plates: list[str] | None = None) -> list[dict[str, Any]]:
+    """Per vehicle (all, or ``plates``) and zone: the segments, the day access is lost, the state per year."""
     years = list(range(report.start.year, (report.end - timedelta(seconds=1)).year + 1))
-    segments: dict[tuple[str, str], list[dict[str, Any]]] = {}
-    for seg in report.segments.to_dicts():
-        segments.setdefault((seg["plate"], seg["zone_id"]), []).append({**seg, "state": str(seg["state"])})
-    loses = {(r["plate"], r["zone_id"]): r["loses_access"] for r in report.verdicts().to_dicts()}
+    segment_frame = report.segments
+    loss_frame = loses_frame(report)
     described = {r["plate"]: r["vehicle"] for r in report.vehicles.to_dicts()}
+    if plates is not None:
+        wanted = set(plates)
+        segment_frame = segment_frame.filter(pl.col("plate").is_in(plates))
+        loss_frame = loss_frame.filter(pl.col("plate").is_in(plates))
+        described = {p: v for p, v in described.items() if p in wanted}
+    segments: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for seg in segment_frame.to_dicts():
+        segments.setdefault((seg["plate"], seg["zone_id"]), []).append({**seg, "state": str(seg["state"])})
+    loses = {(r["plate"], r["zone_id"]): r["loses_access"] for r in loss_frame.to_dicts()}
     out = []
     for plate, vehicle in described.items():
         zones = []
@@ -145,15 +182,16 @@ def export_rows(report: FleetReport, language: str) -> tuple[list[str], list[lis
     years = [c.year for c in rows[0]["zones"][0]["years"]] if rows and rows[0]["zones"] else []
     header = [_("plate"), _("vehicle"), _("zone id"), _("zone"), _("loses access on"), *[str(y) for y in years]]
     table: list[list[Any]] = []
+    said = words_of(language)
     for r in rows:
         for z in r["zones"]:
             lost: date | None = z["loses_access"]
             table.append(
                 [
                     r["plate"],
-                    r["vehicle"],
+                    said.vehicle(r["vehicle"]),
                     z["zone_id"],
-                    z["zone_name"],
+                    said.data(z["zone_name"]),
                     lost.isoformat() if lost else "",
                     *[cell_text(c, words, language) for c in z["years"]],
                 ]
@@ -186,10 +224,17 @@ def to_xlsx(header: list[str], table: list[list[Any]], summary: list[list[Any]],
     return buffer.getvalue()
 
 
-def summary_rows(report: FleetReport) -> list[list[Any]]:
-    """Vehicles losing access per zone and year."""
+def summary_rows(report: FleetReport, loses: pl.DataFrame | None = None) -> list[list[Any]]:
+    """Vehicles losing access per zone and year (as ``FleetReport.summary()``, vectorised)."""
     names = {z: n for z, n, _s in report.zones}
-    return [[r["year"], r["zone_id"], names.get(r["zone_id"], ""), r["vehicles"]] for r in report.summary().to_dicts()]
+    frame = (
+        (loses if loses is not None else loses_frame(report))
+        .with_columns(pl.col("loses_access").dt.year().alias("year"))
+        .group_by(["zone_id", "year"])
+        .agg(pl.len().alias("vehicles"))
+        .sort(["year", "zone_id"])
+    )
+    return [[r["year"], r["zone_id"], names.get(r["zone_id"], ""), r["vehicles"]] for r in frame.to_dicts()]
 
 
 async def _upload(form: Any) -> tuple[bytes, str]:
@@ -206,14 +251,34 @@ def fleet_form(request: Request, visitor: CurrentVisitor) -> Response:
     return render(request, visitor, "fleet.html", {"errors": {}, "report": None, "values": {}})
 
 
+def _payload(form: Any) -> bytes:
+    try:
+        return base64.b64decode(str(form.get("payload") or ""), validate=True)
+    except (binascii.Error, ValueError):
+        raise InvalidInput("the report data are damaged: upload the file again", field="payload") from None
+
+
+def _page_number(form: Any) -> int:
+    text = str(form.get("page") or "1").strip()
+    if not text.isdigit() or not 1 <= int(text) <= 10_000:
+        raise InvalidInput(f"page {text!r}: expected a whole number from 1", field="page")
+    return int(text)
+
+
 @router.post("/fleet")
 async def fleet_upload(request: Request, visitor: CurrentVisitor, register: CurrentRegister) -> Response:
-    """Read the file, compute the report, show it with download buttons."""
-    form = await request.form(max_files=1, max_fields=10)
+    """Read the file (or, for another page of the report, the upload the page carries), compute the report,
+    show it: a summary per year and zone, one line per vehicle, and the details per zone and year for one page
+    of :data:`PAGE_SIZE` vehicles (the rest on the next pages and in the downloads)."""
+    form = await request.form(max_files=1, max_fields=12, max_part_size=4 * MAX_FLEET_BYTES)
     check_csrf(visitor, form)
     values = {k: str(form.get(k) or "") for k in ("from", "to")}
     try:
-        data, filename = await _upload(form)
+        if form.get("payload"):
+            data, filename = _payload(form), str(form.get("filename") or "fleet.csv")
+        else:
+            data, filename = await _upload(form)
+        page = _page_number(form)
         limit_anonymous(request, visitor.principal)
         start, end = _period(form)
         report = report_for(register, data, filename, start, end)
@@ -222,20 +287,32 @@ async def fleet_upload(request: Request, visitor: CurrentVisitor, register: Curr
         return render(
             request, visitor, "fleet.html", {"errors": {field: exc.message}, "report": None, "values": values}, 422
         )
-    rows = rows_of(report)
+    loses = loses_frame(report)
+    vehicles = vehicle_summary(report, loses)
+    pages = max(1, -(-len(vehicles) // PAGE_SIZE))
+    page = min(page, pages)
+    first = (page - 1) * PAGE_SIZE
+    shown = [v["plate"] for v in vehicles[first : first + PAGE_SIZE]]
+    rows = rows_of(report, shown)
+    words = _state_words(visitor.language)
     context = {
         "errors": {},
         "values": values,
         "report": report,
-        "rows": rows[:MAX_ON_SCREEN],
-        "total": len(rows),
-        "summary": summary_rows(report),
+        "vehicles": vehicles,
+        "zone_names": {z: n for z, n, _s in report.zones},
+        "rows": rows,
+        "shown": set(shown),
+        "total": len(vehicles),
+        "page": page,
+        "pages": pages,
+        "first": first + 1,
+        "last": first + len(rows),
+        "summary": summary_rows(report, loses),
         "years": [c.year for c in rows[0]["zones"][0]["years"]] if rows and rows[0]["zones"] else [],
-        "words": _state_words(visitor.language),
-        "cell_text": lambda c: cell_text(c, _state_words(visitor.language), visitor.language),
+        "cell_text": lambda c: cell_text(c, words, visitor.language),
         "payload": base64.b64encode(data).decode(),
         "filename": _safe_name(filename),
-        "max_on_screen": MAX_ON_SCREEN,
     }
     return render(request, visitor, "fleet.html", context)
 
@@ -248,10 +325,7 @@ async def fleet_download(request: Request, visitor: CurrentVisitor, register: Cu
     fmt = str(form.get("format") or "csv")
     if fmt not in ("csv", "xlsx"):
         raise InvalidInput(f"format {fmt!r}: expected csv or xlsx", field="format")
-    try:
-        data = base64.b64decode(str(form.get("payload") or ""), validate=True)
-    except (binascii.Error, ValueError):
-        raise InvalidInput("the report data are damaged: upload the file again", field="payload") from None
+    data = _payload(form)
     limit_anonymous(request, visitor.principal)
     report = report_for(register, data, str(form.get("filename") or "fleet.csv"), *_period(form))
     header, table = export_rows(report, visitor.language)

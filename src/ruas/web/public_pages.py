@@ -10,7 +10,7 @@ from shapely.geometry import mapping, shape
 from sqlalchemy import select
 
 from ruas.api.deps import CurrentRegister, DbSession, now_utc
-from ruas.services.lifecycle import harmonisation
+from ruas.services.lifecycle import embedded_framework, harmonisation
 from ruas.store.models import Municipality
 from ruas.web.core import CurrentVisitor, PortalRoute, redirect, render, safe_next, set_cookie
 from ruas.web.i18n import LANG_COOKIE, LANGUAGES
@@ -56,6 +56,9 @@ def municipalities_geojson(request: Request, db: DbSession) -> Response:
 def region(request: Request, visitor: CurrentVisitor, register: CurrentRegister) -> Response:
     """Municipalities x framework items: adopted as is, with deviations (highlighted, listed), or not."""
     view: dict[str, Any] = harmonisation(register.store.engine, now=now_utc())
+    if visitor.language == "nl":  # the framework's items carry their Dutch titles as data
+        dutch = {i["id"]: i.get("title_nl") for i in embedded_framework().get("items", ())}
+        view["items"] = [{**i, "title": dutch.get(i["id"]) or i["title"]} for i in view["items"]]
     only_active = request.query_params.get("all") != "1"
     rows = view["municipalities"]
     if only_active:
@@ -67,12 +70,6 @@ def region(request: Request, visitor: CurrentVisitor, register: CurrentRegister)
         "region.html",
         {"items": view["items"], "rows": rows, "only_active": only_active, "total": len(view["municipalities"])},
     )
-
-
-@router.get("/open-data")
-def open_data(request: Request, visitor: CurrentVisitor) -> Response:
-    """Where the machine-readable data are: the API, its OpenAPI contract, GeoJSON, the change feed."""
-    return render(request, visitor, "open_data.html")
 
 
 @router.get("/language")
