@@ -217,7 +217,11 @@ def _basisraamwerk_adoptions(ctx: MetricContext) -> MetricResult:
         return _unavailable(d, "Geen databank beschikbaar.")
     from ruas.store.models import Adoption, FrameworkItem
 
-    items = ctx.session.scalar(select(func.count()).select_from(FrameworkItem)) or 0
+    from ruas.services.lifecycle import embedded_framework
+
+    # The framework's items are seeded into the database lazily (when a lifecycle page or endpoint is first
+    # used); count the shipped framework until then, so the figure never depends on which page was opened first.
+    items = ctx.session.scalar(select(func.count()).select_from(FrameworkItem)) or len(embedded_framework()["items"])
     if items == 0:
         return _unavailable(d, "Het regionale basisraamwerk is nog niet in het platform geladen.")
     end = _day_bounds(ctx.on)[1]
