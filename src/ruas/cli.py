@@ -28,6 +28,7 @@ from ruas.bundling.cli import bundle_app
 from ruas.domain.decision import Access, Decision, Effect
 from ruas.domain.errors import InvalidInput, RuasError
 from ruas.domain.timeutil import LOCAL_TZ, parse_date, parse_instant
+from ruas.enforcement.cli import app as enforcement_app
 from ruas.opendata.cli import export_app
 from ruas.register.store import Register, default_data_dir
 from ruas.routing.cli import routing_app
@@ -49,6 +50,7 @@ report_app = typer.Typer(help="Reports on the register.", no_args_is_help=True)
 app.add_typer(import_app, name="import")
 app.add_typer(report_app, name="report")
 app.add_typer(users_app, name="users")
+app.add_typer(enforcement_app, name="enforcement")
 app.add_typer(routing_app)  # ruas route, ruas graph
 app.add_typer(export_app, name="export")
 app.add_typer(bundle_app)  # ruas bundle

@@ -12,7 +12,7 @@ import ruas
 from ruas import web
 from ruas.api import errors
 from ruas.api.deps import RateLimiter, RegisterHolder
-from ruas.api.routes import agenda, applications, auth, bundling, checks, feed, lifecycle, public, routing
+from ruas.api.routes import agenda, applications, auth, bundling, checks, enforcement, feed, lifecycle, public, routing
 from ruas.core.config import Settings
 from ruas.register.store import Register, settings_from_env
 
@@ -39,7 +39,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.sessions = sessionmaker(register.store.engine, expire_on_commit=False)
     app.state.rate_limiter = RateLimiter(settings.anonymous_checks_per_minute)
     errors.install(app)
-    for module in (public, checks, auth, applications, lifecycle, web, feed, routing, bundling, agenda):
+    for module in (public, checks, auth, applications, lifecycle, web, feed, routing, enforcement, bundling, agenda):
         app.include_router(module.router)
     return app
 

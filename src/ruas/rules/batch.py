@@ -13,9 +13,9 @@ Inputs are frames in the canonical vehicle schema
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -23,10 +23,10 @@ import polars as pl
 
 from ruas.domain.conditions import FIELDS, All, Any_, Condition, Leaf, Not, Op, age_values, instant_thresholds, walk
 from ruas.domain.errors import InvalidInput
-from ruas.domain.regulation import Status, Zone
+from ruas.domain.regulation import Clause, ExemptionGrant, GrantStatus, Regulation, Status, Zone, ZoneStatus
 from ruas.domain.timeutil import LOCAL_TZ, local_midnight, require_aware
 from ruas.domain.vehicle import EmissionClass
-from ruas.domain.windows import TimeWindow
+from ruas.domain.windows import TimeWindow, parse_window
 from ruas.rules.engine import RuleBook
 
 UTC = UTC
@@ -482,4 +482,396 @@ def _segments_frame(
     ).select("plate", pl.lit(zone_id, pl.Utf8).alias("zone_id"), "start", "end", "state")
 
 
-__all__ = ["decide_batch", "prepare_vehicles", "timeline_batch"]
+# --------------------------------------------------------------------------- indexed decisions (many moments)
+
+MAX_REGULATIONS_PER_ZONE = 16
+"""``decide_indexed`` packs one bit per regulation of a zone into a 64-bit code."""
+
+_NO_CLAUSE = 0xFFFF
+
+GRANT_SCHEMA: dict[str, pl.DataType] = {
+    "vehicle": pl.UInt32(),
+    "grant_id": pl.Utf8(),
+    "type_id": pl.Utf8(),
+    "start": pl.Datetime("us", "UTC"),
+    "end": pl.Datetime("us", "UTC"),
+    "zones": pl.List(pl.Utf8()),
+    "municipalities": pl.List(pl.Utf8()),
+    "window": pl.Utf8(),
+}
+"""Held exemptions (ontheffingen) as ``decide_indexed`` reads them: one row per granted exemption.
+
+``vehicle`` is the row of the vehicle table the grant belongs to; ``start``/``end`` bound its validity
+``[start, end)`` (null: unbounded); empty ``zones``/``municipalities`` lists mean "anywhere its type is
+listed"; ``window`` an optional OSM ``opening_hours`` expression. Only *granted* exemptions belong here.
+"""
+
+
+def grants_frame(grants: Sequence[ExemptionGrant], vehicle_rows: Mapping[str, int]) -> pl.DataFrame:
+    """The :data:`GRANT_SCHEMA` frame of granted exemptions whose plate is in ``vehicle_rows`` (plate -> row)."""
+    rows = [
+        {
+            "vehicle": vehicle_rows[g.plate],
+            "grant_id": g.id,
+            "type_id": g.type_id,
+            "start": None if g.validity.start is None else g.validity.start.astimezone(UTC),
+            "end": None if g.validity.end is None else g.validity.end.astimezone(UTC),
+            "zones": sorted(g.zones),
+            "municipalities": sorted(g.municipalities),
+            "window": None if g.window is None else g.window.expression,
+        }
+        for g in grants
+        if g.status is GrantStatus.GRANTED and g.plate in vehicle_rows
+    ]
+    return pl.DataFrame(rows, schema=GRANT_SCHEMA)
+
+
+@dataclass(frozen=True, slots=True)
+class _CellCompiler(_PointCompiler):
+    """Compiles for one moment with each window forced open or closed (``open_windows``)."""
+
+    open_windows: frozenset[TimeWindow] = frozenset()
+
+    def leaf(self, leaf: Leaf) -> pl.Expr:
+        if leaf.field == "at" and leaf.op is Op.IN_WINDOW:
+            return pl.lit(leaf.value in self.open_windows)
+        return _PointCompiler.leaf(self, leaf)
+
+
+@dataclass(frozen=True, slots=True)
+class _ZonePlan:
+    """The trees of one zone: per in-force regulation its prohibition, its subject (in force) and clauses."""
+
+    regulations: tuple[Regulation, ...]
+    prohibits: tuple[Condition, ...]
+    subjects: tuple[Condition, ...]
+    clauses: tuple[tuple[Clause, ...], ...]
+
+    @classmethod
+    def of(cls, zone: Zone, book: RuleBook) -> _ZonePlan:
+        regs = () if zone.status is ZoneStatus.ANNOUNCED else tuple(c.regulation for c in book.in_force(zone))
+        if len(regs) > MAX_REGULATIONS_PER_ZONE:
+            raise InvalidInput(
+                f"zone {zone.id} has {len(regs)} regulations in force; the indexed path handles at most "
+                f"{MAX_REGULATIONS_PER_ZONE}",
+                zone=zone.id,
+            )
+        return cls(
+            regulations=regs,
+            prohibits=tuple(book.compiled(r).condition for r in regs),
+            subjects=tuple(All((r.validity_condition(), r.subject)) for r in regs),
+            clauses=tuple(r.exemptions for r in regs),
+        )
+
+    def trees(self) -> list[Condition]:
+        return [*self.prohibits, *self.subjects, *(c.condition for cs in self.clauses for c in cs)]
+
+    def clause_ids(self) -> list[str]:
+        return [c.id for cs in self.clauses for c in cs]
+
+    def code(self, comp: _Compiler) -> pl.Expr:
+        """One UInt64 per vehicle: prohibiting regulations (bits 0-15), subject regulations (bits 16-31) and
+        the index of the exemption clause that holds for the first subject regulation (bits 32-47)."""
+        zero, code = pl.lit(0, pl.UInt64), pl.lit(0, pl.UInt64)
+        clause: Any = pl
+        k = 0
+        for i, (prohibit, subject, clauses) in enumerate(zip(self.prohibits, self.subjects, self.clauses, strict=True)):
+            subj = comp.expr(subject)
+            code = code + pl.when(comp.expr(prohibit)).then(pl.lit(1 << i, pl.UInt64)).otherwise(zero)
+            code = code + pl.when(subj).then(pl.lit(1 << (16 + i), pl.UInt64)).otherwise(zero)
+            for c in clauses:
+                clause = clause.when(subj & comp.expr(c.condition)).then(pl.lit(k, pl.UInt64))
+                k += 1
+        found = pl.lit(_NO_CLAUSE, pl.UInt64) if clause is pl else clause.otherwise(pl.lit(_NO_CLAUSE, pl.UInt64))
+        return code + found * pl.lit(1 << 32, pl.UInt64)
+
+
+def _local_day_starts_us(first_us: int, last_us: int) -> list[datetime]:
+    """Local midnights (Europe/Amsterdam) of every local day from the one holding ``first_us`` to ``last_us``."""
+    first = datetime.fromtimestamp(first_us // 1_000_000, tz=UTC).astimezone(LOCAL_TZ).date()
+    last = datetime.fromtimestamp(last_us // 1_000_000, tz=UTC).astimezone(LOCAL_TZ).date()
+    out = []
+    day = first
+    while day <= last:
+        out.append(local_midnight(day))
+        day = day + timedelta(days=1)
+    return out
+
+
+def decide_indexed(
+    book: RuleBook,
+    vehicles: pl.DataFrame,
+    frame: pl.DataFrame,
+    *,
+    vehicle_column: str = "vehicle",
+    zone_column: str = "zone_id",
+    at_column: str = "at",
+    grants: pl.DataFrame | None = None,
+) -> pl.DataFrame:
+    """Decide many (vehicle, zone, moment) rows at once against a vehicle table, honouring held exemptions.
+
+    ``vehicles`` is a frame in the canonical vehicle schema; ``frame[vehicle_column]`` holds row numbers
+    into it (unsigned integers, no nulls), ``frame[zone_column]`` zone ids (text, categorical or enum)
+    and ``frame[at_column]`` timezone-aware instants. ``grants`` (:data:`GRANT_SCHEMA`) are the held
+    exemptions; a grant lifts a regulation exactly as :meth:`ExemptionGrant.covers` says.
+
+    Returns ``frame`` with, per row:
+
+    - ``access`` (``allowed``, ``allowed_with_exemption`` when a held exemption lifted every prohibition,
+      ``not_allowed``) and ``allowed`` (bool), as :func:`ruas.rules.engine.zone_decision` answers;
+    - ``blocked_by``: the first in-force regulation that prohibits and no grant lifts (null when allowed);
+    - ``subject``: the vehicle is subject to some regulation of the zone in force at that moment;
+    - ``exempted_by``: for an allowed subject vehicle, the exemption clause (transition rule or
+      vrijstelling) that holds for its first subject regulation; ``grant_id``: the held exemption that
+      lifted a prohibition.
+
+    How: the answer depends on the vehicle, on which side of the zone's fixed instants (validity and
+    transition dates, local midnights for the vehicle's age) the moment lies, and on which daily
+    windows are open. Each distinct (stretch, window state) is evaluated once for every vehicle of the
+    table with the time leaves folded to constants; each row then reads its answer by index. The work
+    per row is a few integer operations, so millions of rows a second are decided.
+    """
+    n = frame.height
+    out_cols = ("access", "allowed", "blocked_by", "subject", "exempted_by", "grant_id")
+    if n == 0:
+        return frame.with_columns(
+            pl.lit(None, STATE_DTYPE).alias("access"),
+            pl.lit(None, pl.Boolean).alias("allowed"),
+            pl.lit(None, pl.Utf8).alias("blocked_by"),
+            pl.lit(None, pl.Boolean).alias("subject"),
+            pl.lit(None, pl.Utf8).alias("exempted_by"),
+            pl.lit(None, pl.Utf8).alias("grant_id"),
+        )
+    clash = [c for c in out_cols if c in frame.columns]
+    if clash:
+        raise InvalidInput(f"frame already has the output columns {clash}", field=clash[0])
+    vid = frame.get_column(vehicle_column)
+    if vid.null_count():
+        raise InvalidInput(f"{vehicle_column} holds nulls: every row needs a vehicle", field=vehicle_column)
+    zones_s = frame.get_column(zone_column)
+    if not isinstance(zones_s.dtype, pl.Enum):
+        zones_s = zones_s.cast(pl.Utf8).cast(pl.Enum(sorted(zones_s.cast(pl.Utf8).unique().drop_nulls().to_list())))
+    zone_names: list[str] = list(zones_s.dtype.categories.to_list())  # type: ignore[attr-defined]
+    d = decide_arrays(
+        book,
+        vehicles,
+        vid.cast(pl.Int64).to_numpy(),
+        zone_names,
+        zones_s.to_physical().cast(pl.Int64).to_numpy(),
+        frame.get_column(at_column).dt.convert_time_zone("UTC").dt.cast_time_unit("us").dt.epoch("us").to_numpy(),
+        grants=grants,
+        vehicle_column=vehicle_column,
+    )
+    grant_ids = grants.get_column("grant_id") if grants is not None else pl.Series([], dtype=pl.Utf8)
+    return frame.with_columns(
+        pl.Series("access", d.access).replace_strict(dict(enumerate(ACCESS_CODES)), return_dtype=STATE_DTYPE),
+        pl.Series("allowed", ~d.blocked),
+        _labels(list(d.regulation_ids), d.regulation).alias("blocked_by"),
+        pl.Series("subject", d.subject),
+        _labels(list(d.clause_ids), d.clause).alias("exempted_by"),
+        _labels(grant_ids.cast(pl.Utf8).to_list(), d.grant).alias("grant_id"),
+    )
+
+
+ACCESS_CODES = ("allowed", "not_allowed", "allowed_with_exemption")
+"""``IndexedDecisions.access`` codes: 0 allowed, 1 not allowed, 2 allowed with an exemption held."""
+
+
+@dataclass(frozen=True, slots=True)
+class IndexedDecisions:
+    """:func:`decide_arrays`'s answer as arrays, one entry per row (see :func:`decide_indexed`).
+
+    ``regulation`` indexes ``regulation_ids`` (the first prohibiting regulation not lifted; -1: none),
+    ``clause`` indexes ``clause_ids`` (the exemption clause that holds; -1: none), ``grant`` the row of the
+    grants frame that lifted a prohibition (-1: none), ``access`` holds :data:`ACCESS_CODES` indices.
+    """
+
+    access: np.ndarray
+    blocked: np.ndarray
+    subject: np.ndarray
+    regulation: np.ndarray
+    clause: np.ndarray
+    grant: np.ndarray
+    regulation_ids: tuple[str, ...]
+    clause_ids: tuple[str, ...]
+
+
+_LOW_BIT = np.full(1 << 16, -1, dtype=np.int16)
+for _b in range(15, -1, -1):
+    _LOW_BIT[np.arange(1 << 16) & (1 << _b) != 0] = _b
+del _b
+
+
+def decide_arrays(
+    book: RuleBook,
+    vehicles: pl.DataFrame,
+    vid_np: np.ndarray,
+    zone_names: Sequence[str],
+    zone_code: np.ndarray,
+    at_us: np.ndarray,
+    *,
+    grants: pl.DataFrame | None = None,
+    vehicle_column: str = "vehicle",
+) -> IndexedDecisions:
+    """The array core of :func:`decide_indexed`: rows given as vehicle rows, zone codes into ``zone_names``
+    and instants in microseconds since the epoch (UTC). For callers that keep their data as arrays."""
+    n = vid_np.size
+    if n and (vid_np.min() < 0 or vid_np.max() >= vehicles.height):
+        raise InvalidInput(f"{vehicle_column} points outside the vehicle table", field=vehicle_column)
+    counts = np.bincount(zone_code, minlength=len(zone_names)) if n else np.zeros(len(zone_names), dtype=np.int64)
+    present = np.nonzero(counts)[0]
+    plans = {int(z): _ZonePlan.of(book.zone(zone_names[int(z)]), book) for z in present}
+    all_trees = [t for p in plans.values() for t in p.trees()]
+    prepared = prepare_vehicles(vehicles, all_trees) if all_trees else vehicles
+
+    codes = np.zeros(n, dtype=np.uint64)
+    reg_ids: list[str] = []
+    clause_names: list[str] = []
+    reg_base = np.zeros(len(zone_names), dtype=np.int64)
+    clause_base = np.zeros(len(zone_names), dtype=np.int64)
+    for z, plan in plans.items():
+        reg_base[z], clause_base[z] = len(reg_ids), len(clause_names)
+        reg_ids.extend(r.id for r in plan.regulations)
+        clause_names.extend(plan.clause_ids())
+        rows = np.nonzero(zone_code == z)[0] if len(plans) > 1 else np.arange(n)
+        if not plan.regulations:
+            codes[rows] = np.uint64(_NO_CLAUSE << 32)
+            continue
+        t = at_us[rows]
+        trees = plan.trees()
+        # the stretches: local days (age is fixed within one) cut at every fixed instant of the trees
+        days = _local_day_starts_us(int(t.min()), int(t.max()))
+        lo, hi = days[0], days[-1] + timedelta(days=2)
+        cuts = sorted({*days, *(p for c in trees for p in instant_thresholds(c) if lo < p < hi)})
+        cut_us = np.array([_us(p) for p in cuts], dtype=np.int64)
+        seg = np.searchsorted(cut_us, t, side="right") - 1
+        windows = sorted(
+            {n.value for c in trees for n in walk(c) if isinstance(n, Leaf) and n.op is Op.IN_WINDOW},
+            key=lambda w: w.expression,
+        )
+        if len(windows) > 8:
+            raise InvalidInput(f"zone {zone_names[z]} tests {len(windows)} windows; at most 8 are supported")
+        combo = np.zeros(rows.size, dtype=np.int64)
+        for j, w in enumerate(windows):
+            combo |= _window_column(w, t).astype(np.int64) << j
+        n_combo = 1 << len(windows)
+        leaves = _LeafTable.of(trees)
+        base = prepared.select(
+            [_Compiler({}).leaf(leaf).alias(name) for leaf, name in leaves.names.items()] + ["_det_year", "_det_md"]
+        )
+        used = np.nonzero(np.bincount(seg, minlength=len(cuts)))[0]
+        day_of = {i: cuts[i].astimezone(LOCAL_TZ).date() for i in used.tolist()}
+        ages = {d: f"_age_{d.isoformat()}" for d in set(day_of.values())}
+        base = base.with_columns([_age_expr(pl.lit(d)).alias(col) for d, col in ages.items()])
+        exprs = []
+        for i in used.tolist():
+            for c in range(n_combo):
+                open_w = frozenset(w for j, w in enumerate(windows) if c >> j & 1)
+                comp = _CellCompiler({}, None, at=cuts[i], leaves=leaves, age_col=ages[day_of[i]], open_windows=open_w)
+                exprs.append(plan.code(comp).alias(f"_c{i}_{c}"))
+        table = base.select(exprs).to_numpy().astype(np.uint64)  # vehicles x (used stretches x window states)
+        slot = np.zeros(len(cuts), dtype=np.int64)
+        slot[used] = np.arange(used.size)
+        col = slot[seg] * n_combo + combo if (n_combo > 1 or used.size > 1) else 0
+        codes[rows] = table.ravel()[vid_np[rows] * table.shape[1] + col]
+
+    prohibit = codes & np.uint64(0xFFFF)
+    subject = ((codes >> np.uint64(16)) & np.uint64(0xFFFF)) != 0
+    clause = ((codes >> np.uint64(32)) & np.uint64(0xFFFF)).astype(np.int64)
+    grant_row = np.full(n, -1, dtype=np.int64)
+    effective = prohibit
+    if grants is not None and grants.height and prohibit.any():
+        lifted, grant_row = _lifted(book, plans, zone_names, zone_code, vid_np, at_us, prohibit, grants)
+        effective = prohibit & ~lifted
+    blocked = effective != 0
+    low = _LOW_BIT[effective.astype(np.int64)]
+    reg_index = np.where(blocked, reg_base[zone_code] + low, -1)
+    exempt_clause = np.where(~blocked & subject & (clause != _NO_CLAUSE), clause_base[zone_code] + clause, -1)
+    access = np.where(blocked, 1, np.where(prohibit != 0, 2, 0)).astype(np.uint8)
+    return IndexedDecisions(
+        access, blocked, subject, reg_index, exempt_clause, grant_row, tuple(reg_ids), tuple(clause_names)
+    )
+
+
+def _labels(names: list[str], index: np.ndarray) -> pl.Series:
+    """Text labels by index (-1: null), built by an Arrow gather over the few distinct names."""
+    labels = pl.Series(names or [""], dtype=pl.Utf8)
+    idx = pl.Series(np.where(index >= 0, index, 0), dtype=pl.UInt32)
+    return labels.gather(pl.select(pl.when(pl.lit(pl.Series(index >= 0))).then(idx)).to_series())
+
+
+def _lifted(
+    book: RuleBook,
+    plans: Mapping[int, _ZonePlan],
+    zone_names: Sequence[str],
+    zone_code: np.ndarray,
+    vid: np.ndarray,
+    at_us: np.ndarray,
+    prohibit: np.ndarray,
+    grants: pl.DataFrame,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Which prohibitions the held grants lift (bit mask per row) and the first grant that lifted one."""
+    n = prohibit.size
+    lifted = np.zeros(n, dtype=np.uint64)
+    first = np.full(n, -1, dtype=np.int64)
+    g = grants.select(list(GRANT_SCHEMA)).cast(GRANT_SCHEMA).with_row_index("_g")  # type: ignore[arg-type]
+    held_by = g.get_column("vehicle").cast(pl.Int64).to_numpy()
+    holders = np.zeros(int(max(int(vid.max()), int(held_by.max()))) + 1, dtype=bool)
+    holders[held_by] = True
+    rows = np.nonzero((prohibit != 0) & holders[vid])[0]
+    if rows.size == 0:
+        return lifted, first
+    cand = pl.DataFrame(
+        {
+            "_row": rows,
+            "vehicle": pl.Series(vid[rows], dtype=pl.UInt32),
+            "_zone": zone_code[rows],
+            "_at": at_us[rows],
+            "_mask": prohibit[rows],
+        }
+    ).join(g, on="vehicle", how="inner")
+    start = cand.get_column("start").dt.epoch("us").fill_null(np.iinfo(np.int64).min).to_numpy()
+    end = cand.get_column("end").dt.epoch("us").fill_null(np.iinfo(np.int64).max).to_numpy()
+    t = cand.get_column("_at").to_numpy()
+    ok = (start <= t) & (t < end)
+    window = cand.get_column("window").to_list()
+    for expr in {w for w in window if w is not None}:
+        mask = np.array([w == expr for w in window])
+        ok[mask] &= _window_column(parse_window(expr), t[mask])
+    zones = cand.get_column("zones").to_list()
+    munis = cand.get_column("municipalities").to_list()
+    types = cand.get_column("type_id").to_list()
+    zc = cand.get_column("_zone").to_numpy()
+    masks = cand.get_column("_mask").to_numpy()
+    bits = np.zeros(cand.height, dtype=np.uint64)
+    for k in np.nonzero(ok)[0].tolist():  # few rows: held grants of vehicles that are blocked
+        z = int(zc[k])
+        zone = book.zone(zone_names[z])
+        if (zones[k] and zone.id not in zones[k]) or (munis[k] and zone.authority not in munis[k]):
+            continue
+        for i, reg in enumerate(plans[z].regulations):
+            if int(masks[k]) >> i & 1 and types[k] in reg.exemption_types:
+                bits[k] |= np.uint64(1 << i)
+    row = cand.get_column("_row").to_numpy()
+    np.bitwise_or.at(lifted, row, bits)
+    gid = cand.get_column("_g").cast(pl.Int64).to_numpy()
+    hit = bits != 0
+    order = np.lexsort((gid[hit], row[hit]))
+    hit_rows, hit_g = row[hit][order], gid[hit][order]
+    keep = np.ones(hit_rows.size, dtype=bool)
+    keep[1:] = hit_rows[1:] != hit_rows[:-1]
+    first[hit_rows[keep]] = hit_g[keep]
+    return lifted, first
+
+
+__all__ = [
+    "ACCESS_CODES",
+    "GRANT_SCHEMA",
+    "IndexedDecisions",
+    "decide_arrays",
+    "decide_batch",
+    "decide_indexed",
+    "grants_frame",
+    "prepare_vehicles",
+    "timeline_batch",
+]

@@ -274,6 +274,107 @@ class Adoption(Base):
     adopted_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
+# --------------------------------------------------------------------------- camera enforcement (issue 5)
+# Only what must be transactional lives here: the camera registry, dated policy versions, sanctions and
+# warnings (one per vehicle, zone, day and slot: reprocessing updates, never duplicates), the monthly keys of
+# the analytics pseudonyms, and who looked at which violation. Passages, violations' evidence, the review
+# queue, de-identified records and aggregates are partitioned Parquet (see ``ruas.enforcement.storage``).
+
+
+class Camera(Base):
+    """An ANPR camera at a zone entrance: where it stands, which way it looks, which zone(s) it guards."""
+
+    __tablename__ = "enforcement_cameras"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    lat: Mapped[float] = mapped_column(Float)
+    lon: Mapped[float] = mapped_column(Float)
+    direction_deg: Mapped[float | None] = mapped_column(Float)
+    zones: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    municipality: Mapped[str] = mapped_column(String(6), index=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    synthetic: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class EnforcementPolicyVersion(Base):
+    """A dated version of the enforcement policy: the region's defaults (``scope`` "region") or a
+    municipality's explicit deviations (``scope`` = CBS code), in force from ``valid_from`` (local day)."""
+
+    __tablename__ = "enforcement_policy_versions"
+    __table_args__ = (UniqueConstraint("scope", "valid_from", name="uq_enforcement_policy_scope_from"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    scope: Mapped[str] = mapped_column(String(10), index=True)
+    valid_from: Mapped[date] = mapped_column(Date)
+    parameters: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class Sanction(Base):
+    """A fine or a warning letter for one vehicle in one zone on one local day (``slot`` 0 when the policy
+    allows one sanction a day; else the epoch second of the passage). ``revision`` counts changes;
+    ``exported_revision`` the revision last written to an export file."""
+
+    __tablename__ = "enforcement_sanctions"
+    __table_args__ = (
+        UniqueConstraint("plate", "zone_id", "day", "slot", name="uq_enforcement_sanction"),
+        Index("ix_enforcement_sanctions_muni_day", "municipality", "day"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    plate: Mapped[str] = mapped_column(String(16), index=True)
+    zone_id: Mapped[str] = mapped_column(String(100))
+    municipality: Mapped[str] = mapped_column(String(6))
+    day: Mapped[date] = mapped_column(Date)
+    slot: Mapped[int] = mapped_column(Integer, default=0)
+    kind: Mapped[str] = mapped_column(String(10))
+    status: Mapped[str] = mapped_column(String(12), index=True)
+    amount_eur: Mapped[float | None] = mapped_column(Float)
+    vehicle_class: Mapped[str] = mapped_column(String(10))
+    regulation_id: Mapped[str] = mapped_column(String(200))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    camera_id: Mapped[str] = mapped_column(String(64))
+    passage_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    passages: Mapped[int] = mapped_column(Integer, default=1)
+    repeat_count: Mapped[int] = mapped_column(Integer, default=0)
+    policy: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    revision: Mapped[int] = mapped_column(Integer, default=1)
+    exported_revision: Mapped[int] = mapped_column(Integer, default=0)
+    exported_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class PseudonymKey(Base):
+    """The secret HMAC key of one calendar month (``YYYY-MM``) for plate pseudonyms in analytics.
+
+    Deleting a month's key (``ruas enforcement purge``) makes its pseudonyms unlinkable to plates."""
+
+    __tablename__ = "enforcement_pseudonym_keys"
+
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)
+    key: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class ViolationAccess(Base):
+    """Who looked at which violation (or list of violations), when."""
+
+    __tablename__ = "enforcement_access_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+    actor: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(20))
+    sanction_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    municipality: Mapped[str | None] = mapped_column(String(6))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
 # --------------------------------------------------------------------------- the agenda (issue 10)
 # The agenda itself (themes, activities, steps, budgets as written) ships with the package
 # (``ruas/data/agenda``); the database holds only what changes while the programme runs: dated status

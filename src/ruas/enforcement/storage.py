@@ -1,0 +1,180 @@
+"""Partitioned Parquet under ``RUAS_DATA_DIR/enforcement``, committed atomically.
+
+Layout (Hive-style partitions, readable with ``pl.scan_parquet(..., hive_partitioning=True)`` or DuckDB's
+``read_parquet('.../**/*.parquet', hive_partitioning = true)``; ``day`` and ``municipality`` come from the
+path, not from the file)::
+
+    enforcement/
+      inbox/day=YYYY-MM-DD/municipality=GMxxxx/part-0.parquet       raw passages until evaluated (identifiable)
+      violations/day=.../municipality=.../part-0.parquet            evidence of violations (identifiable)
+      review/day=.../municipality=.../part-0.parquet                not enforceable reads to review (identifiable)
+      records/day=.../municipality=.../part-0.parquet               de-identified records (pseudonyms, no plate)
+      aggregates/day=.../municipality=.../part-0.parquet            counts per zone, hour, class, fuel, outcome
+      exports/                                                      files for the collection agency and letters
+
+A commit stages every new file as a hidden temporary file beside its target (``.part-0.parquet.<id>.tmp``,
+flushed and ``fsync``-ed) and only when *all* are written replaces the targets with ``os.replace`` (atomic
+per file) and removes emptied partitions. A crash while staging leaves the old files untouched and only
+hidden temporaries, which readers never match (``*.parquet``) and the next commit sweeps away. Writers
+take an exclusive lock (``enforcement/.lock``) so an ingest and a run never interleave.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import shutil
+import uuid
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+
+from ruas.domain.errors import SourceError
+
+DATASETS = ("inbox", "violations", "review", "records", "aggregates")
+PART = "part-0.parquet"
+
+
+@dataclass(frozen=True, slots=True)
+class Key:
+    """One partition: dataset, local day, municipality (CBS code)."""
+
+    dataset: str
+    day: date
+    municipality: str
+
+    def path(self, root: Path) -> Path:
+        """The partition's file under ``root``."""
+        return root / self.dataset / f"day={self.day.isoformat()}" / f"municipality={self.municipality}" / PART
+
+
+class Store:
+    """The enforcement data directory."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.root = Path(data_dir) / "enforcement"
+
+    @contextlib.contextmanager
+    def locked(self) -> Iterator[None]:
+        """Exclusive writer lock for the whole enforcement directory (blocks until free)."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        with open(self.root / ".lock", "a+b") as handle:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+    def partitions(self, dataset: str, day: date | None = None) -> list[Key]:
+        """The partitions of a dataset (optionally of one day) that hold a committed file."""
+        base = self.root / dataset
+        if not base.is_dir():
+            return []
+        out = []
+        pattern = f"day={day.isoformat()}/municipality=*/{PART}" if day else f"day=*/municipality=*/{PART}"
+        for f in sorted(base.glob(pattern)):
+            d = date.fromisoformat(f.parent.parent.name.removeprefix("day="))
+            out.append(Key(dataset, d, f.parent.name.removeprefix("municipality=")))
+        return out
+
+    def days(self, dataset: str) -> list[date]:
+        """The days a dataset holds partitions for."""
+        return sorted({k.day for k in self.partitions(dataset)})
+
+    def read(self, key: Key) -> pl.DataFrame | None:
+        """One partition's frame, or None when it has no file."""
+        path = key.path(self.root)
+        if not path.is_file():
+            return None
+        try:
+            return pl.read_parquet(path)
+        except Exception as exc:  # polars raises several types for a corrupt file
+            raise SourceError(f"{path}: not a readable Parquet file ({exc})", file=str(path)) from exc
+
+    def read_many(self, keys: list[Key]) -> pl.DataFrame | None:
+        """Several partitions concatenated, with ``day`` and ``municipality`` columns from their paths."""
+        frames = []
+        for k in keys:
+            f = self.read(k)
+            if f is not None:
+                frames.append(f.with_columns(pl.lit(k.day).alias("day"), pl.lit(k.municipality).alias("municipality")))
+        return pl.concat(frames, how="vertical_relaxed") if frames else None
+
+    def commit(self, changes: Mapping[Key, pl.DataFrame | None], *, fail_after: int | None = None) -> None:
+        """Write every partition in ``changes`` (None or an empty frame: delete it) all-or-nothing.
+
+        ``fail_after`` is for fault-injection tests: raise after staging that many files.
+        """
+        self.sweep()
+        staged: list[tuple[Path, Path]] = []
+        deletes: list[Path] = []
+        try:
+            for i, (key, frame) in enumerate(changes.items()):
+                if fail_after is not None and i >= fail_after:
+                    raise RuntimeError(f"injected fault after staging {i} partition(s)")
+                target = key.path(self.root)
+                if frame is None or frame.height == 0:
+                    deletes.append(target)
+                    continue
+                target.parent.mkdir(parents=True, exist_ok=True)
+                tmp = target.parent / f".{PART}.{uuid.uuid4().hex}.tmp"
+                with open(tmp, "wb") as handle:
+                    frame.write_parquet(handle, compression="zstd", compression_level=1, statistics=True)
+                    handle.flush()
+                    os.fsync(handle.fileno())
+                staged.append((tmp, target))
+        except BaseException:
+            for tmp, _ in staged:
+                with contextlib.suppress(FileNotFoundError):
+                    tmp.unlink()
+            raise
+        for tmp, target in staged:
+            os.replace(tmp, target)
+        for target in deletes:
+            with contextlib.suppress(FileNotFoundError):
+                target.unlink()
+            _prune(target.parent, self.root)
+        for directory in {t.parent for _, t in staged}:
+            _fsync_dir(directory)
+
+    def sweep(self) -> None:
+        """Remove hidden temporaries left by a crashed commit."""
+        if self.root.is_dir():
+            for tmp in self.root.glob(f"*/day=*/municipality=*/.{PART}.*.tmp"):
+                with contextlib.suppress(FileNotFoundError):
+                    tmp.unlink()
+
+    def delete_day(self, dataset: str, day: date) -> int:
+        """Remove every partition of a dataset for one day; returns how many files went."""
+        keys = self.partitions(dataset, day)
+        self.commit(dict.fromkeys(keys))
+        shutil.rmtree(self.root / dataset / f"day={day.isoformat()}", ignore_errors=True)
+        return len(keys)
+
+
+def _prune(directory: Path, root: Path) -> None:
+    """Remove empty partition directories up to the dataset directory."""
+    d = directory
+    while d != root and d.parent != root:
+        try:
+            d.rmdir()
+        except OSError:
+            return
+        d = d.parent
+
+
+def _fsync_dir(directory: Path) -> None:
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
