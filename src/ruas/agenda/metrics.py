@@ -215,9 +215,8 @@ def _basisraamwerk_adoptions(ctx: MetricContext) -> MetricResult:
     d = _REGISTRY["basisraamwerk_adoptions"]
     if ctx.session is None:
         return _unavailable(d, "Geen databank beschikbaar.")
-    from ruas.store.models import Adoption, FrameworkItem
-
     from ruas.services.lifecycle import embedded_framework
+    from ruas.store.models import Adoption, FrameworkItem
 
     # The framework's items are seeded into the database lazily (when a lifecycle page or endpoint is first
     # used); count the shipped framework until then, so the figure never depends on which page was opened first.
