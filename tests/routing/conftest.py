@@ -146,3 +146,9 @@ VEHICLES: dict[str, Vehicle] = {
 def vehicles() -> dict[str, Vehicle]:
     """Named vehicles: ``van`` (N1 3 t diesel 6), ``rigid12`` (N2 12 t), ``combi40`` (N3 40 t, 4.0 m), ``car``."""
     return dict(VEHICLES)
+
+
+@pytest.fixture(scope="session")
+def class_vehicles() -> dict[str, Vehicle]:
+    """The same named vehicles, for module-scoped fixtures (vehicles are immutable)."""
+    return dict(VEHICLES)

@@ -239,6 +239,69 @@ class RoadGraph:
         i = int(np.argmin(d2))
         return i, float(np.sqrt(d2[i]))
 
+    def nearest_routable(self, lat: float, lon: float) -> tuple[int, float]:
+        """:meth:`nearest_node` among :meth:`routable_nodes`, via a grid of cells (same answer, ties included).
+
+        The cells are about square and hold a few nodes each; rings of cells around the point are
+        searched until no node outside them can be nearer than the best found. A point outside the
+        graph's bounding box, or one whose search would run far, falls back to the full scan.
+        """
+        index = self._snap_index()
+        if index is None:
+            return self.nearest_node(lat, lon, mask=self.routable_nodes())
+        lat0, lon0, c_lat, c_lon, rows, cols, starts, order = index
+        i = int(np.floor((lat - lat0) / c_lat))
+        j = int(np.floor((lon - lon0) / c_lon))
+        if not (0 <= i < rows and 0 <= j < cols):
+            return self.nearest_node(lat, lon, mask=self.routable_nodes())
+        cos = np.cos(np.radians(lat))
+        cell_m = min(c_lat * 111_195.0, c_lon * 111_195.0 * cos)
+        best_d2, best = np.inf, -1
+        for r in range(0, 64):
+            lo_i, hi_i, lo_j, hi_j = max(i - r, 0), min(i + r, rows - 1), max(j - r, 0), min(j + r, cols - 1)
+            ring = [
+                (a, b) for a in range(lo_i, hi_i + 1) for b in range(lo_j, hi_j + 1) if max(abs(a - i), abs(b - j)) == r
+            ]
+            cand = [order[starts[c] : starts[c + 1]] for c in (a * cols + b for a, b in ring)]
+            nodes = np.concatenate(cand) if cand else np.zeros(0, dtype=np.int64)
+            if len(nodes):
+                d2 = ((self.lat[nodes] - lat) * 111_195.0) ** 2 + ((self.lon[nodes] - lon) * 111_195.0 * cos) ** 2
+                k = int(np.argmin(d2))
+                low = float(d2[k])
+                if low < best_d2 or (low == best_d2 and int(nodes[d2 == low].min()) < best):
+                    best_d2, best = low, int(nodes[d2 == low].min())
+            # every node outside the rings searched so far is at least r whole cells away
+            if best >= 0 and best_d2 < (r * cell_m) ** 2:
+                return best, float(np.sqrt(best_d2))
+            if lo_i == 0 and lo_j == 0 and hi_i == rows - 1 and hi_j == cols - 1:
+                break
+        return self.nearest_node(lat, lon, mask=self.routable_nodes())
+
+    def _snap_index(self) -> tuple[float, float, float, float, int, int, list[int], I64] | None:
+        """The grid of cells over the routable nodes (None for small graphs, where the full scan is as fast)."""
+        if "snap_index" not in self._cache:
+            nodes = np.flatnonzero(self.routable_nodes())
+            if len(nodes) < 4096:
+                self._cache["snap_index"] = None
+            else:
+                lat, lon = self.lat[nodes], self.lon[nodes]
+                lat0, lon0 = float(lat.min()), float(lon.min())
+                cos = float(np.cos(np.radians((lat0 + float(lat.max())) / 2)))
+                h_m = (float(lat.max()) - lat0) * 111_195.0 + 1.0
+                w_m = (float(lon.max()) - lon0) * 111_195.0 * cos + 1.0
+                side_m = max(np.sqrt(h_m * w_m / (len(nodes) / 4)), 1.0)
+                rows, cols = int(h_m // side_m) + 1, int(w_m // side_m) + 1
+                c_lat, c_lon = side_m / 111_195.0, side_m / (111_195.0 * cos)
+                ci = np.minimum(((lat - lat0) / c_lat).astype(np.int64), rows - 1)
+                cj = np.minimum(((lon - lon0) / c_lon).astype(np.int64), cols - 1)
+                cell = ci * cols + cj
+                order = nodes[np.argsort(cell, kind="stable")]
+                starts = np.zeros(rows * cols + 1, dtype=np.int64)
+                np.cumsum(np.bincount(cell, minlength=rows * cols), out=starts[1:])
+                self._cache["snap_index"] = (lat0, lon0, c_lat, c_lon, rows, cols, starts.tolist(), order)
+        found: tuple[float, float, float, float, int, int, list[int], I64] | None = self._cache["snap_index"]
+        return found
+
     def routable_nodes(self) -> npt.NDArray[np.bool_]:
         """Nodes with at least one edge in and one edge out (where a route can start and end)."""
         found = self._cache.get("routable")

@@ -1,11 +1,12 @@
 """The register on the graph: every edge tagged once with the zones it enters or runs in.
 
 An edge belongs to a zone when its head node lies in the zone's area (the edge enters the
-zone or runs inside it); leaving a zone is free. Together with the edge's OSM tag class this
-gives the edge's *signature*: the tuple of rule zones (OSM tag-class zone first, then the
-register's zones) whose regulations apply to a vehicle using the edge. Edges that share a
-signature are decided together, so a vehicle's permissions cost one engine call per
-signature and moment, not per edge. Signature 0 is "no rules at all".
+zone or runs inside it); leaving a zone is free, and a search that starts inside a zone its
+target is not in lifts that zone on the edges running inside it (see ``Router.waiver``).
+Together with the edge's OSM tag class this gives the edge's *signature*: the tuple of rule
+zones (OSM tag-class zone first, then the register's zones) whose regulations apply to a
+vehicle using the edge. Edges that share a signature are decided together, so a vehicle's
+permissions cost one engine call per signature and moment, not per edge. Signature 0 is "no rules at all".
 """
 
 from __future__ import annotations
@@ -48,6 +49,9 @@ class RoutingNetwork:
     signatures: list[Signature]
     edge_signature: npt.NDArray[np.int32]
     register_version: str = ""
+    node_zoneset: npt.NDArray[np.int32] = field(default_factory=lambda: np.zeros(0, dtype=np.int32))
+    """Per node: the id of the set of register zones it lies in (an index into :attr:`zone_sets`)."""
+    zone_sets: list[frozenset[str]] = field(default_factory=lambda: [frozenset()])
     _cache: dict[str, object] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -82,7 +86,35 @@ class RoutingNetwork:
             zones = tuple(zone_ids[i] for i in range(len(zone_ids)) if sets[zs][i])
             local = frozenset(graph.tagclasses[tc].get("local", ()))
             sigs.append(Signature(tc, zones, local))
-        return cls(graph, book, osm_book, sigs, inverse[1:].astype(np.int32), register_version)
+        zone_sets = [frozenset(zone_ids[i] for i in range(len(zone_ids)) if row[i]) for row in sets]
+        return cls(
+            graph,
+            book,
+            osm_book,
+            sigs,
+            inverse[1:].astype(np.int32),
+            register_version,
+            node_set.astype(np.int32),
+            zone_sets,
+        )
+
+    def zones_at(self, node: int) -> frozenset[str]:
+        """The register zones node ``node`` lies in."""
+        if not len(self.node_zoneset):
+            return frozenset()
+        return self.zone_sets[int(self.node_zoneset[node])]
+
+    def node_zoneset_list(self) -> list[int]:
+        """:attr:`node_zoneset` as a list (for the search)."""
+        found = self._cache.get("node_zoneset")
+        if found is None:
+            found = self._cache["node_zoneset"] = self.node_zoneset.tolist()
+        assert isinstance(found, list)
+        return found
+
+    def signatures_with_zone(self, zone_id: str) -> list[int]:
+        """The signatures whose zones include ``zone_id``."""
+        return [i for i, s in enumerate(self.signatures) if zone_id in s.zones]
 
     def rule_zones(self, sig: int) -> list[tuple[RuleBook, Zone]]:
         """The zones (with their book) whose rules apply on edges of signature ``sig``."""

@@ -74,7 +74,9 @@ class QueryPermits:
     ``mode[s]`` is OPEN/CLOSED when signature ``s`` keeps its state over the whole horizon,
     DYNAMIC when it changes inside it, UNKNOWN until first asked. Signature ``s + n`` (n =
     number of signatures) is ``s`` evaluated for the vehicle *with* the facts of a stop,
-    used on the destination/delivery roads around the trip's stops.
+    used on the destination/delivery roads around the trip's stops. Ids from ``2n`` on are
+    made per query by :meth:`waived`: a signature with some register zones lifted (a
+    vehicle standing inside a zone may drive inside it and out; the rules restrict entering).
     """
 
     def __init__(
@@ -106,6 +108,50 @@ class QueryPermits:
                 if not network.rule_zones(s):
                     self.mode[s] = self.mode[s + n] = OPEN
         self._intervals: dict[int, list[tuple[int, int, bool]]] = {}
+        self._enter_memo: dict[int, tuple[int, int, bool, int]] = {}  # s -> (from, until, open, opens at)
+        self._variants: list[tuple[int, frozenset[str]]] = []  # id 2n + i -> (signature < 2n, lifted zones)
+        self._variant_ids: dict[tuple[int, frozenset[str]], int] = {}
+
+    def waived(self, s: int, drop: frozenset[str]) -> int:
+        """The id of signature ``s`` (``< 2n``) with the register zones ``drop`` lifted (``s`` if none applies)."""
+        key = (s, drop)
+        found = self._variant_ids.get(key)
+        if found is None:
+            zones = self.network.signatures[s % self.n].zones
+            lifted = drop.intersection(zones)
+            if not lifted:
+                found = s
+            else:
+                canon = (s, frozenset(lifted))
+                found = self._variant_ids.get(canon)
+                if found is None:
+                    found = len(self.mode)
+                    self._variants.append(canon)
+                    self.mode.append(UNKNOWN)
+                    if self.unrestricted or not self._rules(found)[1]:
+                        self.mode[found] = OPEN
+                    self._variant_ids[canon] = found
+            self._variant_ids[key] = found
+        return found
+
+    def lifted(self, s: int) -> frozenset[str]:
+        """The register zones lifted on signature id ``s`` (empty unless made by :meth:`waived`)."""
+        return self._variants[s - 2 * self.n][1] if s >= 2 * self.n else frozenset()
+
+    def unwaived(self, s: int) -> int:
+        """The signature id (``< 2n``) a waived id was made from (``s`` itself when it is one)."""
+        return self._variants[s - 2 * self.n][0] if s >= 2 * self.n else s
+
+    def _rules(self, s: int) -> tuple[ZonePermits, list[tuple[RuleBook, Zone]]]:
+        """The cached engine answers and the zones that decide signature id ``s``."""
+        lifted: frozenset[str] = frozenset()
+        if s >= 2 * self.n:
+            s, lifted = self._variants[s - 2 * self.n]
+        base, permits = (s, self.permits) if s < self.n else (s - self.n, self.local_permits)
+        zones = self.network.rule_zones(base)
+        if lifted:
+            zones = [(b, z) for b, z in zones if not (b is self.network.book and z.id in lifted)]
+        return permits, zones
 
     def _at(self, t_ms: int) -> datetime:
         return self.depart + timedelta(milliseconds=t_ms)
@@ -122,10 +168,10 @@ class QueryPermits:
             for a, b, ok in ivs:
                 if a <= t_ms < b:
                     return ok, b
-        base, permits = (s, self.permits) if s < self.n else (s - self.n, self.local_permits)
+        permits, zones = self._rules(s)
         at = self._at(t_ms)
         allowed, until = True, FAR
-        for book, zone in self.network.rule_zones(base):
+        for book, zone in zones:
             st = permits.stretch(book, zone, at)
             allowed = allowed and st.allowed
             until = min(until, self._ms(st.end))
@@ -146,32 +192,40 @@ class QueryPermits:
     def enter(self, s: int, t_ms: int) -> int:
         """The earliest instant >= ``t_ms`` the vehicle may enter an edge of signature ``s`` (waiting allowed),
 
-        or -1 when it cannot within ``max_wait`` (or the horizon).
+        or -1 when it cannot within ``max_wait`` (or the horizon). The answer for the stretch of
+        time ``t_ms`` falls in (open, or closed until the next opening) is remembered per signature,
+        as a search asks it again for every edge of the signature it reaches in that stretch.
         """
-        limit = min(t_ms + self.max_wait_ms, self.horizon_ms)
-        t = t_ms
-        while t <= limit:
-            ok, until = self.state(s, t)
-            if ok:
-                return t
-            t = until
-        return -1
+        c = self._enter_memo.get(s)
+        if c is None or not c[0] <= t_ms < c[1]:
+            ok, until = self.state(s, t_ms)
+            opens = t_ms
+            if not ok:  # the first instant it opens (FAR: not within the horizon)
+                opens = until
+                while opens <= self.horizon_ms:
+                    ok2, until2 = self.state(s, opens)
+                    if ok2:
+                        break
+                    opens = until2
+                else:
+                    opens = FAR
+            c = self._enter_memo[s] = (t_ms, until, ok, opens)
+        if c[2]:
+            return t_ms if t_ms <= self.horizon_ms else -1
+        opens = c[3]
+        return opens if opens <= min(t_ms + self.max_wait_ms, self.horizon_ms) else -1
 
     def blocking(self, s: int, t_ms: int) -> list[ZoneDecision]:
         """The engine's decisions that refuse signature ``s`` at ``t_ms`` (for explanations)."""
-        base, permits = (s, self.permits) if s < self.n else (s - self.n, self.local_permits)
+        permits, zones = self._rules(s)
         at = self._at(t_ms)
-        return [
-            st.decision
-            for book, zone in self.network.rule_zones(base)
-            if not (st := permits.stretch(book, zone, at)).allowed
-        ]
+        return [st.decision for book, zone in zones if not (st := permits.stretch(book, zone, at)).allowed]
 
     def decisions(self, s: int, t_ms: int) -> list[ZoneDecision]:
         """Every engine decision on signature ``s`` at ``t_ms``."""
-        base, permits = (s, self.permits) if s < self.n else (s - self.n, self.local_permits)
+        permits, zones = self._rules(s)
         at = self._at(t_ms)
-        return [permits.stretch(book, zone, at).decision for book, zone in self.network.rule_zones(base)]
+        return [permits.stretch(book, zone, at).decision for book, zone in zones]
 
 
 def stop_facts(delivery: bool) -> frozenset[str]:

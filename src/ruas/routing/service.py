@@ -19,6 +19,7 @@ from itertools import pairwise
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import shapely
 
 from ruas.domain.decision import Effect, ZoneDecision
@@ -29,8 +30,8 @@ from ruas.domain.vehicle import Body, Category, EmissionClass, Fuel, Vehicle
 from ruas.register.spatial import check_point
 from ruas.routing.graph import ROAD_CLASSES, RoadGraph
 from ruas.routing.network import RoutingNetwork
-from ruas.routing.permits import CLOSED, QueryPermits, ZonePermits, local_vehicle, stop_facts
-from ruas.routing.search import INF, Landmarks, SearchResult, build_landmarks, td_search
+from ruas.routing.permits import CLOSED, OPEN, QueryPermits, ZonePermits, local_vehicle, stop_facts
+from ruas.routing.search import INF, Landmarks, SearchResult, Waiver, build_landmarks, td_search
 from ruas.rules.engine import RuleBook, zone_decision
 
 MAX_SNAP_M = 2_000.0
@@ -78,6 +79,8 @@ class Leg:
     enter_ms: list[int]  # when each edge is entered (after any wait)
     arrive_ms: int
     settled: int
+    sigs: list[int] = field(default_factory=list)  # the signature id each edge was decided by
+    start_zones: frozenset[str] = frozenset()  # register zones the leg starts in (may be left)
 
 
 @dataclass
@@ -147,12 +150,12 @@ def decision_data(d: ZoneDecision) -> dict[str, Any]:
 class Router:
     """Routing on one network; thread-safe for queries (per-vehicle caches are guarded)."""
 
-    def __init__(self, network: RoutingNetwork, *, landmarks: int = 12, active: int = 6) -> None:
+    def __init__(self, network: RoutingNetwork, *, landmarks: int = 16, active: int = 16) -> None:
         self.network = network
         self.graph: RoadGraph = network.graph
         self.landmark_count = landmarks
         self.active = active
-        self._landmarks: dict[tuple[bool, frozenset[int]], Landmarks] = {}
+        self._landmarks: dict[tuple[bool, frozenset[int]], Landmarks] = {}  # (truck, signatures left out)
         self._permits: OrderedDict[tuple[Vehicle, tuple[ExemptionGrant, ...]], ZonePermits] = OrderedDict()
         self._lock = threading.Lock()
         self._tail_list: list[int] | None = None
@@ -180,38 +183,143 @@ class Router:
             out.add(tc)
         return frozenset(out)
 
-    def _class_key(self, vehicle: Vehicle) -> tuple[bool, frozenset[int]]:
-        return (vehicle.is_truck, self.closed_tagclasses(vehicle))
+    def closed_signatures(
+        self, vehicle: Vehicle, at: datetime, grants: Sequence[ExemptionGrant] = ()
+    ) -> frozenset[int]:
+        """Edge signatures the engine closes for this vehicle over the whole horizon from ``at``.
 
-    def prepare(self, vehicle: Vehicle) -> Landmarks:
-        """Landmarks for the vehicle's class (its travel times and the edges it can never use); cached."""
-        key = self._class_key(vehicle)
-        found = self._landmarks.get(key)
+        Closed also with a stop on them (the destination/delivery facts), so no search of the
+        vehicle departing at ``at`` can use an edge of one of them.
+        """
+        permits = self.query_permits(vehicle, grants, at, delivery=True)
+        n = len(self.network.signatures)
+        return frozenset(s for s in range(1, n) if permits.classify(s) == CLOSED and permits.classify(s + n) == CLOSED)
+
+    def prepare(
+        self,
+        vehicle: Vehicle,
+        at: datetime | None = None,
+        *,
+        grants: Sequence[ExemptionGrant] = (),
+        explain: bool = True,
+    ) -> Landmarks:
+        """Landmarks for the vehicle's class: its travel times, on the graph without the edges closed to it.
+
+        The edges left out are those of the signatures :meth:`closed_signatures` finds at ``at``
+        (default: now): tag classes it may never use (weight, height, ``hgv=no`` ...) and zones
+        closed to it (the S100 area for a 40 t truck, a ZE zone after its transition date);
+        windows are kept, at their most permissive (free-flow time). The landmarks serve every
+        later query of a vehicle for which those signatures are still closed over its horizon
+        (checked per query, see :meth:`landmarks_for_leg`). Cached per (truck, signatures left out).
+        ``explain``: for a truck, also the set the explanation's unrestricted comparison route uses
+        (the reference car's closed roads, truck travel times; shared by every truck class).
+        """
+        at = datetime.now(LOCAL_TZ) if at is None else require_aware(at, "at")
+        truck = vehicle.is_truck
+        found = self._build(self.closed_signatures(vehicle, at, grants), truck)
+        if explain and truck:
+            self._build(self.closed_signatures(REFERENCE_CAR, at), truck)
+        return found
+
+    def _build(self, removed: frozenset[int], truck: bool) -> Landmarks:
+        """The landmark set without signatures ``removed`` with car or truck travel times (cached)."""
+        with self._lock:
+            found = self._landmarks.get((truck, removed))
         if found is None:
-            truck, closed = key
-            usable = ~np.isin(self.graph.tagclass, np.fromiter(closed, dtype=np.int32, count=len(closed)))
             g = self.graph
+            usable = ~np.isin(self.network.edge_signature, np.fromiter(removed, dtype=np.int32, count=len(removed)))
             found = build_landmarks(
-                g.node_count, g.tail[usable], g.head[usable], g.time_ms(truck=truck)[usable], count=self.landmark_count
+                g.node_count,
+                g.tail[usable],
+                g.head[usable],
+                g.time_ms(truck=truck)[usable],
+                count=self.landmark_count,
+                removed=removed,
+                truck=truck,
+                lat=g.lat,
+                lon=g.lon,
             )
-            self._landmarks[key] = found
+            with self._lock:
+                self._landmarks[(truck, removed)] = found
         return found
 
     def base_landmarks(self) -> Landmarks:
-        """Landmarks on every edge with car times: valid lower bounds for any vehicle."""
+        """Landmarks on every edge with car times: valid lower bounds for any vehicle at any time."""
         key = (False, frozenset[int]())
-        found = self._landmarks.get(key)
+        with self._lock:
+            found = self._landmarks.get(key)
         if found is None:
             g = self.graph
-            found = self._landmarks[key] = build_landmarks(
-                g.node_count, g.tail, g.head, g.time_ms(), count=self.landmark_count
+            found = build_landmarks(
+                g.node_count, g.tail, g.head, g.time_ms(), count=self.landmark_count, lat=g.lat, lon=g.lon
             )
+            with self._lock:
+                self._landmarks[key] = found
         return found
 
-    def landmarks_for(self, vehicle: Vehicle) -> Landmarks:
-        """The class's landmarks when prepared, else the base ones (built on first use)."""
-        found = self._landmarks.get(self._class_key(vehicle))
-        return found if found is not None else self.base_landmarks()
+    def landmarks_for_leg(
+        self,
+        vehicle: Vehicle,
+        permits: QueryPermits,
+        start_zones: frozenset[str] = frozenset(),
+        *,
+        truck: bool | None = None,
+    ) -> tuple[Landmarks, npt.NDArray[np.bool_] | None]:
+        """The prepared landmarks whose bounds are admissible for this search, and the nodes to bound by 0.
+
+        Landmarks built without signatures ``R`` are admissible when every signature of ``R`` is
+        CLOSED in this search (also with a stop's facts): the search can then use only edges the
+        landmark graph holds, at no less than its travel times (truck landmarks serve trucks
+        only; car times are lower bounds for every vehicle). A leg that starts inside a zone may
+        drive inside it (:class:`~ruas.routing.search.Waiver`): when that zone's signatures are
+        all in ``R``, its inside is bounded by 0 (those inner edges are not in the landmark
+        graph; entering it from outside stays closed, so nodes outside keep their bounds), and
+        when only some are, the landmarks are not used. The most restricted admissible set
+        wins; without one, the base landmarks (car times, every edge) are used.
+        """
+        truck = vehicle.is_truck if truck is None else truck  # the travel times the search uses
+        n = len(self.network.signatures)
+        with self._lock:
+            candidates = sorted(
+                (lm for lm in self._landmarks.values() if truck or not lm.truck),
+                key=lambda lm: (-len(lm.removed), not lm.truck),
+            )
+        for lm in candidates:
+            if not lm.removed:  # nothing left out: admissible for any search with these travel times
+                return lm, None
+            if not all(permits.classify(s) == CLOSED and permits.classify(s + n) == CLOSED for s in lm.removed):
+                continue
+            # zones the leg may drive inside of whose lifting opens a signature the landmark graph lacks
+            region: set[str] = set()
+            for s in lm.removed:
+                if start_zones.isdisjoint(self.network.signatures[s].zones):
+                    continue
+                for variant in (permits.waived(s, start_zones), permits.waived(s + n, start_zones)):
+                    if permits.classify(variant) != CLOSED:
+                        region |= permits.lifted(variant)
+            if not region:
+                return lm, None
+            # bounded by 0 inside; sound when no edge into those zones is open (nodes outside keep their bounds)
+            if all(s in lm.removed for z in region for s in self.network.signatures_with_zone(z)):
+                sets = [k for k, zs in enumerate(self.network.zone_sets) if zs & region]
+                return lm, np.isin(self.network.node_zoneset, sets)
+        return self.base_landmarks(), None
+
+    def waiver(self, node: int, target: int | None = None) -> Waiver | None:
+        """The zones a search from ``node`` may drive inside of on its way out (None when there are none).
+
+        The rules restrict *entering* a zone (the engine decides a vehicle entering it; edges are
+        tagged with the zones their head lies in): a vehicle standing inside a zone it may not
+        enter may still leave it. A trip that does not leave (``target`` in the same zone) drives
+        in the zone and stays restricted, so the zones ``target`` lies in are not lifted.
+        """
+        zones = self.network.zones_at(node)
+        if target is not None:
+            zones = zones - self.network.zones_at(target)
+        if not zones:
+            return None
+        drop = {k: zones & zs for k, zs in enumerate(self.network.zone_sets) if zones & zs}
+        return Waiver(self.network.node_zoneset_list(), drop)
 
     def permits_for(self, vehicle: Vehicle, grants: Sequence[ExemptionGrant] = ()) -> ZonePermits:
         """The cached engine answers for this vehicle and grants (kept for the 64 most recent vehicles)."""
@@ -237,7 +345,7 @@ class Router:
     def snap(self, lat: float, lon: float, what: str = "point") -> Stop:
         """The routable node nearest to a point (raises :class:`InvalidInput` when it is too far from any road)."""
         lat, lon = check_point(lat, lon)
-        node, dist = self.graph.nearest_node(lat, lon, mask=self.graph.routable_nodes())
+        node, dist = self.graph.nearest_routable(lat, lon)
         if dist > MAX_SNAP_M:
             raise InvalidInput(
                 f"{what} {lat:.5f},{lon:.5f} is {dist / 1000:.1f} km from the nearest road of the graph "
@@ -287,26 +395,58 @@ class Router:
 
     def _leg(
         self,
+        vehicle: Vehicle,
         source: int,
         target: int,
-        permits: QueryPermits | None,
+        permits: QueryPermits,
         start_ms: int,
         local: dict[int, int] | None,
-        truck: bool,
-        landmarks: Landmarks,
+        *,
+        truck: bool | None = None,
     ) -> Leg | None:
+        """One leg: the search from ``source`` (leaving at ``start_ms``) to ``target``; None when unreachable.
+
+        ``truck``: the travel times to use (default: the vehicle's).
+        """
+        truck = vehicle.is_truck if truck is None else truck
         lists = self.network.lists(truck=truck)
-        pot = landmarks.potential(source, target, self.active) if len(landmarks.nodes) else None
+        waiver = self.waiver(source, target)
+        start_zones = frozenset().union(*waiver.drop.values()) if waiver is not None else frozenset()
+        landmarks, zero = self.landmarks_for_leg(vehicle, permits, start_zones, truck=truck)
+        pot = landmarks.potential(source, target, self.active, zero=zero) if len(landmarks.nodes) else None
         res = td_search(
-            lists, self.tails(), source, permits=permits, target=target, potential=pot, local=local, start_ms=start_ms
+            lists,
+            self.tails(),
+            source,
+            permits=permits,
+            target=target,
+            potential=pot,
+            local=local,
+            start_ms=start_ms,
+            waiver=waiver,
         )
         if target not in res.dist:
             return None
         edges = res.path_edges(target)
         weight = lists[2]
         # an edge is entered after any wait: the arrival at its head minus its travel time
-        enter = [res.dist[int(self.graph.head[e])] - weight[e] for e in edges]
-        return Leg(edges, enter, res.dist[target], res.settled)
+        heads = lists[1]
+        enter = [res.dist[heads[e]] - weight[e] for e in edges]
+        sigs = [self._edge_sig(e, permits, local, waiver) for e in edges]
+        return Leg(edges, enter, res.dist[target], res.settled, sigs, start_zones)
+
+    def _edge_sig(self, e: int, permits: QueryPermits, local: dict[int, int] | None, waiver: Waiver | None) -> int:
+        """The signature id edge ``e`` is decided by in a search (stop variant, zones lifted), as the search does."""
+        s = int(self.network.edge_signature[e])
+        if permits.mode[s] == OPEN:
+            return s
+        if local and e in local:
+            s += local[e]
+        if waiver is not None:
+            drop = waiver.drop.get(waiver.node_set[int(self.graph.tail[e])])
+            if drop is not None:
+                s = permits.waived(s, drop)
+        return s
 
     # ------------------------------------------------------------------ route
 
@@ -330,11 +470,10 @@ class Router:
         truck = vehicle.is_truck
         permits = self.query_permits(vehicle, grants, depart, delivery=delivery, max_wait=max_wait)
         local = self.local_edges([s.node for s in stops]) or None
-        landmarks = self.landmarks_for(vehicle)
         result = RouteResult(vehicle, depart, stops, found=True)
         t = 0
         for a, b in pairwise(stops):
-            leg = self._leg(a.node, b.node, permits, t, local, truck, landmarks)
+            leg = self._leg(vehicle, a.node, b.node, permits, t, local)
             if leg is None:
                 result.found = False
                 break
@@ -344,7 +483,7 @@ class Router:
         if result.found:
             self._describe(result, permits, truck, local)
         if explain:
-            result.explanation = self._explain(result, permits, truck, landmarks, local)
+            result.explanation = self._explain(result, permits, truck, local)
         return result
 
     def _describe(self, result: RouteResult, permits: QueryPermits, truck: bool, local: dict[int, int] | None) -> None:
@@ -355,9 +494,8 @@ class Router:
         prev_ms = 0
         edges: list[int] = []
         for leg in result.legs:
-            for e, te in zip(leg.edges, leg.enter_ms, strict=True):
+            for e, te, s in zip(leg.edges, leg.enter_ms, leg.sigs, strict=True):
                 arrive_tail = prev_ms
-                s = _sig_local(self.network, e, local)
                 if te > arrive_tail:
                     v = int(g.tail[e])
                     blockers = permits.blocking(s, arrive_tail)
@@ -373,11 +511,20 @@ class Router:
                     )
                 if s and s not in seen:  # the first entry into each rule set is the one reported
                     seen.add(s)
-                    for d in permits.decisions(s, te):
+                    lifted = permits.lifted(s)
+                    decisions = permits.decisions(s, te)
+                    if lifted:  # zones the stop lies in: driving inside and out of them is not entering
+                        decisions += [d for d in permits.decisions(permits.unwaived(s), te) if d.zone_id in lifted]
+                    for d in decisions:
                         if d.zone_id not in zones:
                             entry = decision_data(d)
-                            entry["entered_at"] = _iso(permits.depart, te)
                             entry["source"] = "osm" if d.authority == "OSM" else "register"
+                            if d.zone_id in lifted:
+                                entry["entered_at"] = None
+                                entry["started_inside"] = True
+                                entry["note"] = "the stop lies inside this zone; leaving it is not restricted"
+                            else:
+                                entry["entered_at"] = _iso(permits.depart, te)
                             zones[d.zone_id] = entry
                 edges.append(e)
                 prev_ms = te + weight[e]
@@ -392,16 +539,14 @@ class Router:
         result: RouteResult,
         permits: QueryPermits,
         truck: bool,
-        landmarks: Landmarks,
         local: dict[int, int] | None,
     ) -> dict[str, Any]:
         """Why the route bends (or is impossible): the rules on the unrestricted route this vehicle may not use."""
         free_legs: list[Leg] = []
         t = 0
-        base = self.base_landmarks()
         reference = self.query_permits(REFERENCE_CAR, (), permits.depart)
         for a, b in pairwise(result.stops):
-            leg = self._leg(a.node, b.node, reference, t, local, truck, base)
+            leg = self._leg(REFERENCE_CAR, a.node, b.node, reference, t, local, truck=truck)
             if leg is None:
                 return {
                     "differs": False,
@@ -413,9 +558,10 @@ class Router:
         weight = self.network.lists(truck=truck)[2]
         avoided: dict[str, dict[str, Any]] = {}
         t = 0
-        for leg in free_legs:
+        for leg, (a, b) in zip(free_legs, pairwise(result.stops), strict=True):
+            waiver = self.waiver(a.node, b.node)
             for e in leg.edges:
-                s = _sig_local(self.network, e, local)
+                s = self._edge_sig(e, permits, local, waiver)
                 if permits.classify(s) != CLOSED and permits.enter(s, t) == t:
                     t += weight[e]
                     continue
@@ -485,18 +631,26 @@ class Router:
         for s in src:
             permits = self.query_permits(vehicle, grants, depart, delivery=delivery)
             local = self.local_edges([s.node, *(d.node for d in dst)]) or None
-            res = td_search(lists, self.tails(), s.node, permits=permits, targets=[d.node for d in dst], local=local)
-            row_t: list[float | None] = []
-            row_d: list[float | None] = []
+            # destinations grouped by the zones the origin's search may leave on the way to them
+            groups: dict[frozenset[str], list[int]] = {}
             for d in dst:
-                if d.node in res.dist:
-                    row_t.append(round(res.dist[d.node] / 1000.0, 1))
-                    row_d.append(round(float(self.graph.length_m[res.path_edges(d.node)].sum()), 1))
-                else:
-                    row_t.append(None)
-                    row_d.append(None)
-            durations.append(row_t)
-            distances.append(row_d)
+                groups.setdefault(self.network.zones_at(s.node) - self.network.zones_at(d.node), []).append(d.node)
+            found: dict[int, tuple[int, float]] = {}
+            for nodes in groups.values():
+                res = td_search(
+                    lists,
+                    self.tails(),
+                    s.node,
+                    permits=permits,
+                    targets=nodes,
+                    local=local,
+                    waiver=self.waiver(s.node, nodes[0]),
+                )
+                for v in nodes:
+                    if v in res.dist:
+                        found[v] = (res.dist[v], float(self.graph.length_m[res.path_edges(v)].sum()))
+            durations.append([round(found[d.node][0] / 1000.0, 1) if d.node in found else None for d in dst])
+            distances.append([round(found[d.node][1], 1) if d.node in found else None for d in dst])
         return {
             "vehicle": vehicle.describe(),
             "depart": depart.isoformat(),
@@ -527,7 +681,12 @@ class Router:
         permits = self.query_permits(vehicle, grants, at, delivery=False)
         limit = int(minutes * 60_000)
         res: SearchResult = td_search(
-            self.network.lists(truck=truck), self.tails(), start.node, permits=permits, limit_ms=limit
+            self.network.lists(truck=truck),
+            self.tails(),
+            start.node,
+            permits=permits,
+            limit_ms=limit,
+            waiver=self.waiver(start.node),
         )
         reached = np.fromiter((v for v, t in res.dist.items() if t <= limit), dtype=np.int64)
         g = self.graph
@@ -597,11 +756,6 @@ def path_coords(g: RoadGraph, edges: list[int]) -> list[tuple[float, float]]:
         pts = g.edge_coords(e)
         coords.extend(pts if not coords else pts[1:])
     return coords
-
-
-def _sig_local(network: RoutingNetwork, e: int, local: dict[int, int] | None) -> int:
-    s = int(network.edge_signature[e])
-    return s + local[e] if local and e in local else s
 
 
 def _iso(depart: datetime, t_ms: int) -> str:
