@@ -150,6 +150,18 @@ def test_missing_csv_file_is_named(tmp_path: Path) -> None:
         load_scenario(tmp_path / "plan.yaml")
 
 
+@pytest.mark.parametrize("reference", ["../outside.csv", "/etc/passwd", "sub/../../outside.csv"])
+def test_csv_references_may_not_leave_the_scenario_folder(tmp_path: Path, reference: str) -> None:
+    """An untrusted scenario must not read files outside its own folder (nor show their content in errors)."""
+    folder = tmp_path / "scenario"
+    folder.mkdir()
+    (tmp_path / "outside.csv").write_text("receiver;supplier\nsecret;x\n", encoding="utf-8")
+    (folder / "plan.yaml").write_text(yaml.safe_dump(scenario_doc(demand=reference)))
+    with pytest.raises(ScenarioError, match="must lie in the scenario's folder") as info:
+        load_scenario(folder / "plan.yaml")
+    assert "secret" not in info.value.message
+
+
 def test_yaml_syntax_error_names_the_line() -> None:
     with pytest.raises(ScenarioError) as info:
         scenario_from_text("scenario:\n  id: x\nreceivers: [\n", "broken.yaml")

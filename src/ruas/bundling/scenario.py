@@ -490,6 +490,10 @@ def _records(data: Mapping[str, Any], key: str, name: str, base: Path | None, *,
                 field=key,
             )
         csv_path = (base / value).resolve()
+        if not csv_path.is_relative_to(base.resolve()):
+            raise ScenarioError(
+                f"{name}, field '{key}': CSV file {value!r} must lie in the scenario's folder", file=name, field=key
+            )
         try:
             raw = csv_path.read_text(encoding="utf-8-sig")
         except OSError:
