@@ -29,6 +29,7 @@ from ruas.domain.decision import Access, Decision, Effect
 from ruas.domain.errors import InvalidInput, RuasError
 from ruas.domain.timeutil import LOCAL_TZ, parse_date, parse_instant
 from ruas.enforcement.cli import app as enforcement_app
+from ruas.flows.cli import flows_app
 from ruas.opendata.cli import export_app
 from ruas.register.store import Register, default_data_dir
 from ruas.routing.cli import routing_app
@@ -55,6 +56,7 @@ app.add_typer(routing_app)  # ruas route, ruas graph
 app.add_typer(export_app, name="export")
 app.add_typer(bundle_app)  # ruas bundle
 app.add_typer(agenda_app, name="agenda")
+app.add_typer(flows_app, name="flows")
 
 out = Console()
 err = Console(stderr=True)

@@ -6,9 +6,9 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from enforcement_kit import Enf, at
 from sqlalchemy import select
 
-from conftest import Enf, at
 from ruas.store.db import session_scope
 from ruas.store.models import ViolationAccess
 
@@ -97,3 +97,15 @@ def test_review_queue_is_scoped(api: Any, enf: Enf, token: Callable[..., dict[st
         "low_confidence"
     ]
     assert api.get("/api/v1/enforcement/review", headers=ams).json()["total"] == 0
+
+
+@pytest.mark.parametrize(("offset", "status"), [(2**31 - 1, 200), (2**31, 422), (2**70, 422), (-1, 422)])
+def test_violation_list_offset_is_bounded(
+    api: Any, token: Callable[..., dict[str, str]], offset: int, status: int
+) -> None:
+    """An offset beyond what the database can hold is refused as bad input (found by schemathesis: was a 500)."""
+    headers = token("ams-offset", "officer", ("GM0363",), None)
+    r = api.get("/api/v1/enforcement/violations", params={"offset": offset}, headers=headers)
+    assert r.status_code == status, r.text
+    if status == 422:
+        assert "offset" in r.text

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from enforcement_kit import NOW, Enf, at
 
-from conftest import NOW, Enf, at
 from ruas.domain.errors import InvalidInput
 from ruas.enforcement import pipeline, service
 from ruas.enforcement.policy import PolicyBook, add_version

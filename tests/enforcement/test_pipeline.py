@@ -9,8 +9,8 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from enforcement_kit import NOW, ZE_AMS, ZE_HLM, Enf, at
 
-from conftest import NOW, ZE_AMS, ZE_HLM, Enf, at
 from ruas.enforcement.policy import add_version
 from ruas.store.db import session_scope
 

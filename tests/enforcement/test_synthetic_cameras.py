@@ -7,9 +7,9 @@ from datetime import date
 import polars as pl
 import pytest
 import shapely
+from enforcement_kit import NOW, ZE_AMS, Enf
 from shapely.geometry import shape
 
-from conftest import ZE_AMS, Enf
 from ruas.domain.errors import SourceError
 from ruas.enforcement.cameras import parse_cameras
 from ruas.enforcement.synthetic import HOUR_PROFILE, synthetic_cameras, synthetic_passages
@@ -62,14 +62,14 @@ def test_a_synthetic_day_has_two_to_five_percent_violations(enf: Enf) -> None:
 
     cams = synthetic_cameras(enf.ctx.register.book)
     with session_scope(enf.ctx.engine) as s:
-        save_cameras(s, cams, __import__("conftest").NOW)
+        save_cameras(s, cams, NOW)
     batch = synthetic_passages(enf.ctx.register.book, enf.ctx.register.vehicles, cams, DAY, 20_000, seed=9)
     from ruas.enforcement.passages import normalise
 
     with session_scope(enf.ctx.engine) as s:
         from ruas.enforcement.passages import ingest
 
-        ingest(enf.store, s, normalise(batch), now=__import__("conftest").NOW)
+        ingest(enf.store, s, normalise(batch), now=NOW)
     (result,) = enf.run()
     share = result.outcomes["violation"] / sum(result.outcomes.values())
     assert 0.02 <= share <= 0.05, result.outcomes

@@ -13,6 +13,7 @@ from ruas import web
 from ruas.api import errors
 from ruas.api.deps import RateLimiter, RegisterHolder
 from ruas.api.routes import agenda, applications, auth, bundling, checks, enforcement, feed, lifecycle, public, routing
+from ruas.api.routes import flows as flows_routes
 from ruas.core.config import Settings
 from ruas.register.store import Register, settings_from_env
 
@@ -41,6 +42,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.install(app)
     for module in (public, checks, auth, applications, lifecycle, web, feed, routing, enforcement, bundling, agenda):
         app.include_router(module.router)
+    app.include_router(flows_routes.router)
     return app
 
 

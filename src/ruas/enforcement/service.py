@@ -14,9 +14,10 @@ import hashlib
 import io
 import json
 import os
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,12 +25,26 @@ import polars as pl
 from sqlalchemy import ColumnElement, delete, func, select
 from sqlalchemy.orm import Session
 
-from ruas.domain.errors import InvalidInput, NotFound
+from ruas.domain.errors import Conflict, InvalidInput, NotFound
 from ruas.domain.timeutil import LOCAL_TZ
-from ruas.enforcement.privacy import EnforcementSettings, month_of
+from ruas.domain.vehicle import normalise_plate
+from ruas.enforcement.pipeline import (
+    INPUT_SCHEMA,
+    RECORD_COLUMNS,
+    VIOLATION_COLUMNS,
+    Context,
+    aggregates,
+    evaluate,
+    plan_sanctions,
+    upsert_sanctions,
+    warning_ends,
+)
+from ruas.enforcement.policy import PolicyBook
+from ruas.enforcement.privacy import EnforcementSettings, month_keys, month_of, pseudonyms
 from ruas.enforcement.storage import Key, Store
 from ruas.rules.engine import RuleBook
 from ruas.services.accounts import Forbidden, Principal
+from ruas.store.db import session_scope
 from ruas.store.models import PseudonymKey, Sanction, ViolationAccess
 
 EXPORT_FORMAT = "ruas-sanctions/1"
@@ -224,8 +239,31 @@ def list_sanctions(
     status: str | None = None,
     limit: int = 100,
     offset: int = 0,
+    zone_id: str | None = None,
 ) -> dict[str, Any]:
-    """The violation list (sanctions and warnings) an officer may see, newest first; the viewing is logged."""
+    """The violation list (sanctions and warnings) an officer may see, newest first; the viewing is logged.
+
+    Filters: ``municipality`` (within the officer's own), local ``day``, ``kind`` (fine, warning), ``status``
+    (open, withdrawn) and ``zone_id``."""
+    total, rows = _select_sanctions(
+        session, principal, municipality, day, kind, status, zone_id, limit=limit, offset=offset
+    )
+    _log_listing(session, principal, "list", now, rows, municipality, day, zone_id)
+    return {"total": total, "items": [sanction_data(r) for r in rows]}
+
+
+def _select_sanctions(
+    session: Session,
+    principal: Principal,
+    municipality: str | None,
+    day: date | None,
+    kind: str | None,
+    status: str | None,
+    zone_id: str | None,
+    *,
+    limit: int,
+    offset: int = 0,
+) -> tuple[int, list[Sanction]]:
     codes = _scope(principal, municipality)
     q = select(Sanction)
     count_q = select(func.count()).select_from(Sanction)
@@ -242,29 +280,57 @@ def list_sanctions(
         if status not in ("open", "withdrawn"):
             raise InvalidInput("status must be open or withdrawn", field="status")
         conds.append(Sanction.status == status)
+    if zone_id is not None:
+        conds.append(Sanction.zone_id == zone_id)
     for c in conds:
         q, count_q = q.where(c), count_q.where(c)
     total = int(session.scalar(count_q) or 0)
     rows = list(
         session.scalars(q.order_by(Sanction.day.desc(), Sanction.passage_at.desc()).limit(limit).offset(offset))
     )
+    return total, rows
+
+
+def _log_listing(
+    session: Session,
+    principal: Principal,
+    action: str,
+    now: datetime,
+    rows: Sequence[Sanction],
+    municipality: str | None,
+    day: date | None,
+    zone_id: str | None,
+) -> None:
     session.add(
         ViolationAccess(
             at=now,
             actor=principal.username,
-            action="list",
+            action=action,
             sanction_id=None,
             municipality=municipality,
-            detail={"ids": [r.id for r in rows], "day": day.isoformat() if day else None},
+            detail={
+                "ids": [r.id for r in rows],
+                "day": day.isoformat() if day else None,
+                **({"zone_id": zone_id} if zone_id is not None else {}),
+            },
         )
     )
-    return {"total": total, "items": [sanction_data(r) for r in rows]}
 
 
 def view_sanction(
-    session: Session, store: Store, principal: Principal, sanction_id: str, *, now: datetime
+    session: Session,
+    store: Store,
+    principal: Principal,
+    sanction_id: str,
+    *,
+    now: datetime,
+    book: RuleBook | None = None,
 ) -> dict[str, Any]:
-    """One sanction with its evidence (the violating passages of that day); the viewing is logged."""
+    """One sanction with its evidence (the violating passages of that day); the viewing is logged.
+
+    With the ``book``, also ``explanation``: the violated regulation and the policy that made it a warning
+    or a fine (:func:`sanction_explanation`). ``corrections``: the officers' review decisions that produced
+    evidence of this sanction (who, when, the plate as read and as corrected)."""
     principal.require("officer", "admin")
     s = session.get(Sanction, sanction_id)
     if s is None:
@@ -292,7 +358,10 @@ def view_sanction(
             at=now, actor=principal.username, action="view", sanction_id=s.id, municipality=s.municipality, detail={}
         )
     )
-    return {**sanction_data(s), "evidence": evidence}
+    out = {**sanction_data(s), "evidence": evidence, "corrections": _corrections_of(session, s)}
+    if book is not None:
+        out["explanation"] = sanction_explanation(session, book, s)
+    return out
 
 
 def review_queue(
@@ -307,6 +376,7 @@ def review_queue(
     f = f.sort("at", descending=True)
     items = [
         {
+            "id": review_item_id(r["day"], r["municipality"], r["camera_id"], r["at"], r["plate"]),
             "camera_id": r["camera_id"],
             "at": _local_iso(r["at"]),
             "plate_read": r["plate"],
@@ -397,8 +467,434 @@ def purge(session: Session, store: Store, settings: EnforcementSettings, *, now:
                 changes[k] = None
                 counts["inbox"] += 1
         n_sanctions = session.execute(delete(Sanction).where(Sanction.day < cut_viol)).rowcount or 0  # type: ignore[attr-defined]
+        _scrub_review_audit(session, cut_viol)
         keep_from = month_of(cut_records)
         n_keys = session.execute(delete(PseudonymKey).where(PseudonymKey.month < keep_from)).rowcount or 0  # type: ignore[attr-defined]
         session.flush()
         store.commit(changes)
     return PurgeResult(counts["records"], counts["violations"], counts["review"], counts["inbox"], n_sanctions, n_keys)
+
+
+# --------------------------------------------------------------------------- review: officers resolve reads
+# A review item is one camera read that could not be enforced as it was (low read confidence, or a plate the
+# register does not know), kept per zone the camera guards in ``review/day=…/municipality=…``. An officer of
+# the camera's municipality confirms the read, corrects the plate, or dismisses the passage as unreadable.
+# A confirmed or corrected read is evaluated by the pipeline's own functions (``evaluate`` with the engine's
+# batch path, ``plan_sanctions`` and ``upsert_sanctions`` under the policy's uniqueness rule), never by a
+# separate decision; the review item, the records, the aggregates, the evidence, the sanctions and the audit
+# row are committed together (files staged, then renamed inside the still-open database transaction).
+
+REVIEW_ACTIONS = ("confirm", "correct", "dismiss")
+"""What an officer does with a review item: confirm the read, correct the plate, or dismiss the passage."""
+AUDIT_ACTIONS = {a: f"review_{a}" for a in REVIEW_ACTIONS}
+"""The access-log actions of review decisions (``enforcement_access_log.action``)."""
+CONFIRMED_CONFIDENCE = 1.0
+"""The read confidence a confirmed or corrected read carries from then on (an officer has read it)."""
+_PLATE_KEYS = ("plate_read", "plate", "confidence_read")
+_ITEM_ID = re.compile(r"^(\d{8})-(GM\d{4})-([0-9a-f]{16})$")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+class PlateNotInRegister(InvalidInput):
+    """A confirmed or corrected read names a plate the vehicle register does not hold."""
+
+
+def _digest(camera_id: str, at: datetime, plate: str) -> str:
+    micros = (at.astimezone(UTC) - _EPOCH) // timedelta(microseconds=1)
+    return hashlib.sha256(f"{camera_id}|{micros}|{plate}".encode()).hexdigest()[:16]
+
+
+def review_item_id(day: date, municipality: str, camera_id: str, at: datetime, plate: str) -> str:
+    """The stable id of a review item (one camera read, whatever zones it concerns): ``YYYYMMDD-GMxxxx-<hex>``.
+
+    The hex part is a SHA-256 of camera, instant (µs) and plate as read: it finds the read in its day's
+    partition without putting the plate into URLs.
+
+    >>> from datetime import datetime, date, UTC
+    >>> review_item_id(date(2025, 9, 10), "GM0363", "CAM-1", datetime(2025, 9, 10, 7, tzinfo=UTC), "VQ401B")[:16]
+    '20250910-GM0363-'
+    """
+    return f"{day:%Y%m%d}-{municipality}-{_digest(camera_id, at, plate)}"
+
+
+def _parse_item_id(item_id: str) -> tuple[date, str, str]:
+    found = _ITEM_ID.match(item_id.strip())
+    if found is None:
+        raise InvalidInput(
+            f"review item {item_id!r}: expected YYYYMMDD-GMxxxx-<16 hex digits>", field="id", value=item_id
+        )
+    try:
+        day = datetime.strptime(found.group(1), "%Y%m%d").date()
+    except ValueError:
+        raise InvalidInput(f"review item {item_id!r}: {found.group(1)} is not a date", field="id") from None
+    return day, found.group(2), found.group(3)
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewResult:
+    """What a review decision did: per zone the outcome of the re-evaluated read (empty when dismissed),
+    the open sanctions the read now belongs to, and the sanction changes of that day (new, updated,
+    withdrawn)."""
+
+    item: str
+    action: str
+    outcomes: dict[str, str]
+    sanctions: tuple[str, ...] = ()
+    new: int = 0
+    updated: int = 0
+    withdrawn: int = 0
+
+    def to_data(self) -> dict[str, Any]:
+        """JSON form."""
+        return {
+            "item": self.item,
+            "action": self.action,
+            "outcomes": dict(self.outcomes),
+            "sanctions": list(self.sanctions),
+            "sanctions_changed": {"new": self.new, "updated": self.updated, "withdrawn": self.withdrawn},
+        }
+
+
+def _text(frame: pl.DataFrame) -> pl.DataFrame:
+    """Categorical and enum columns as text (so partitions written by a run and by a correction concatenate)."""
+    return frame.with_columns(
+        [pl.col(c).cast(pl.Utf8) for c, t in frame.schema.items() if isinstance(t, pl.Categorical | pl.Enum)]
+    )
+
+
+def _item_mask(frame: pl.DataFrame, digest: str) -> pl.Series:
+    found = [
+        _digest(str(c), a, str(p))
+        for c, a, p in frame.select(pl.col("camera_id").cast(pl.Utf8), "at", pl.col("plate").cast(pl.Utf8)).iter_rows()
+    ]
+    return pl.Series([d == digest for d in found], dtype=pl.Boolean)
+
+
+def _audit_rows(session: Session, municipality: str, since: date) -> list[ViolationAccess]:
+    start = datetime.combine(since, datetime.min.time(), tzinfo=LOCAL_TZ)
+    return list(
+        session.scalars(
+            select(ViolationAccess)
+            .where(
+                ViolationAccess.action.in_(list(AUDIT_ACTIONS.values())),
+                ViolationAccess.municipality == municipality,
+                ViolationAccess.at >= start,
+            )
+            .order_by(ViolationAccess.id)
+        )
+    )
+
+
+def _resolution(session: Session, item_id: str, day: date, municipality: str) -> ViolationAccess | None:
+    found = [a for a in _audit_rows(session, municipality, day) if (a.detail or {}).get("item") == item_id]
+    return found[-1] if found else None
+
+
+def _audit_data(a: ViolationAccess) -> dict[str, Any]:
+    d = dict(a.detail or {})
+    return {
+        "actor": a.actor,
+        "at": _local_iso(a.at),
+        "action": a.action.removeprefix("review_"),
+        "item": d.get("item"),
+        "camera_id": d.get("camera_id"),
+        "passage_at": d.get("at"),
+        "reason": d.get("reason"),
+        "plate_read": d.get("plate_read"),
+        "plate": d.get("plate"),
+        "outcomes": d.get("outcomes", {}),
+        "sanctions": d.get("sanctions", []),
+    }
+
+
+def review_resolution(session: Session, principal: Principal, item_id: str) -> dict[str, Any] | None:
+    """How a review item was resolved (the last decision: who, when, what came of it), or None when it was not."""
+    principal.require("officer", "admin")
+    day, municipality, _ = _parse_item_id(item_id)
+    if not principal.may_decide_for(municipality):
+        raise Forbidden(f"review item {item_id} belongs to {municipality}", field="id")
+    found = _resolution(session, item_id, day, municipality)
+    return None if found is None else _audit_data(found)
+
+
+def _corrections_of(session: Session, s: Sanction) -> list[dict[str, Any]]:
+    """The officers' review decisions whose read became evidence of sanction ``s``."""
+    return [
+        _audit_data(a)
+        for a in _audit_rows(session, s.municipality, s.day)
+        if s.id in (a.detail or {}).get("sanctions", [])
+    ]
+
+
+def resolve_review(
+    ctx: Context,
+    principal: Principal,
+    item_id: str,
+    *,
+    action: str,
+    plate: str | None = None,
+    now: datetime,
+) -> ReviewResult:
+    """An officer's decision on a review item: ``confirm`` the read, ``correct`` it to ``plate``, or ``dismiss``
+    the passage as unreadable (``ctx``: the pipeline's context: register, store, settings).
+
+    Confirm and correct evaluate the read again, with the officer's reading at full confidence, through the
+    pipeline (a read whose plate is still not in the register is refused and nothing changes). The read's
+    not-enforceable record is replaced by its new record (aggregates recounted); a violation joins the day's
+    evidence and the day's sanctions are re-planned and upserted on (plate, zone, day, slot), so it joins an
+    existing sanction of that vehicle, zone and day rather than adding one. Compliant and exempt reads keep no
+    plate anywhere (the audit row of such a decision names no plate either). A dismissal deletes the read
+    (with its plate) from the review queue; only its de-identified record and the counts stay.
+
+    The audit row (``enforcement_access_log``, action ``review_<action>``) says who decided what, when; it
+    names the plate as read and as decided only when the read became evidence of a sanction. Resolving an
+    item that was already resolved raises :class:`Conflict` naming who resolved it; officers act only for
+    their own municipalities (:class:`Forbidden`).
+    """
+    principal.require("officer", "admin")
+    day, municipality, digest = _parse_item_id(item_id)
+    if not principal.may_decide_for(municipality):
+        raise Forbidden(
+            f"review item {item_id} belongs to {municipality}; you act for "
+            f"{', '.join(sorted(principal.municipalities)) or 'no municipality'}",
+            field="id",
+        )
+    if action not in REVIEW_ACTIONS:
+        raise InvalidInput("action must be confirm, correct or dismiss", field="action", value=action)
+    corrected: str | None = None
+    if action == "correct":
+        if not (plate or "").strip():
+            raise InvalidInput("give the plate as it really is on the vehicle, e.g. VQ-123-B", field="plate")
+        try:
+            corrected = normalise_plate(str(plate))
+        except InvalidInput as exc:
+            raise InvalidInput(exc.message, field="plate", value=plate) from None
+    store: Store = ctx.store
+    with store.locked(), session_scope(ctx.engine) as session:
+        key = Key("review", day, municipality)
+        review = store.read(key)
+        mask = _item_mask(review, digest) if review is not None else None
+        if review is None or mask is None or not mask.any():
+            done = _resolution(session, item_id, day, municipality)
+            if done is not None:
+                raise Conflict(
+                    f"review item {item_id} was already resolved ({done.action.removeprefix('review_')}) "
+                    f"by {done.actor} at {_local_iso(done.at)}",
+                    field="id",
+                )
+            raise NotFound(f"no review item {item_id!r} (resolved, or past its retention)", field="id", value=item_id)
+        rows = _text(review.filter(mask))
+        first = rows.row(0, named=True)
+        read, camera_id, at, reason = str(first["plate"]), str(first["camera_id"]), first["at"], str(first["reason"])
+        changes: dict[Key, pl.DataFrame | None] = {key: review.filter(~mask)}
+        detail: dict[str, Any] = {
+            "item": item_id,
+            "day": day.isoformat(),
+            "camera_id": camera_id,
+            "at": _local_iso(at),
+            "reason": reason,
+            "zones": rows.get_column("zone_id").to_list(),
+        }
+        result = ReviewResult(item_id, action, {})
+        if action != "dismiss":
+            target = corrected if corrected is not None else read
+            keys = month_keys(session, [month_of(day)], now)
+            passage = pl.DataFrame(
+                {
+                    "camera_id": [camera_id],
+                    "at": [at],
+                    "plate": [target],
+                    "confidence": [CONFIRMED_CONFIDENCE],
+                    "country": [first["country"]],
+                    "day": [day],
+                },
+                schema={**INPUT_SCHEMA, "day": pl.Date()},
+            )
+            evaluated = evaluate(ctx, passage, keys=keys)
+            if evaluated.height == 0:
+                raise InvalidInput(
+                    f"camera {camera_id} is no longer active, so its read cannot be evaluated: dismiss it",
+                    field="action",
+                )
+            stuck = evaluated.filter(pl.col("outcome") == "not_enforceable")
+            if stuck.height:
+                why = str(stuck.get_column("reason")[0])
+                if why == "unknown_plate":
+                    raise PlateNotInRegister(
+                        f"plate {target} is not in the vehicle register: correct the read or dismiss the passage",
+                        field="plate",
+                        value=target,
+                    )
+                raise InvalidInput(f"the read is still not enforceable ({why})", field="plate", value=target)
+            outcomes = {str(z): str(o) for z, o in evaluated.select("zone_id", "outcome").iter_rows()}
+            detail["outcomes"] = outcomes
+            # the read's not-enforceable record gives way to its new record; the day's counts follow
+            rkey = Key("records", day, municipality)
+            old_pseudonym = pseudonyms(keys[month_of(day)], [read])[0]
+            fresh = _text(evaluated.select(RECORD_COLUMNS))
+            old = store.read(rkey)
+            if old is not None and old.height:
+                old = _text(old)
+                stale = (
+                    (pl.col("camera_id") == camera_id)
+                    & (pl.col("at") == pl.lit(at).cast(pl.Datetime("us", "UTC")))
+                    & (pl.col("outcome") == "not_enforceable")
+                    & (pl.col("basis") == reason)
+                    & (pl.col("pseudonym").is_null() | (pl.col("pseudonym") == old_pseudonym))
+                ).fill_null(False)
+                kept = old.filter(~stale)
+                records = pl.concat([kept, fresh.select(kept.columns)], how="vertical_relaxed").sort("at")
+            else:
+                records = fresh
+            changes[rkey] = records
+            changes[Key("aggregates", day, municipality)] = aggregates(records)
+            violations = evaluated.filter(pl.col("outcome") == "violation")
+            if violations.height:
+                vkey = Key("violations", day, municipality)
+                new_evidence = _text(violations.select(VIOLATION_COLUMNS))
+                old_evidence = store.read(vkey)
+                evidence = (
+                    new_evidence
+                    if old_evidence is None
+                    else pl.concat(
+                        [_text(old_evidence), new_evidence.select(old_evidence.columns)], how="vertical_relaxed"
+                    )
+                )
+                evidence = evidence.unique(
+                    subset=["camera_id", "at", "plate", "zone_id"], keep="first", maintain_order=True
+                ).sort("at")
+                changes[vkey] = evidence
+                new, updated, withdrawn = _revise_day(ctx, session, day, {vkey: evidence}, now)
+                zones = violations.get_column("zone_id").cast(pl.Utf8).to_list()
+                ids = tuple(
+                    session.scalars(
+                        select(Sanction.id)
+                        .where(
+                            Sanction.plate == target,
+                            Sanction.day == day,
+                            Sanction.zone_id.in_(zones),
+                            Sanction.status == "open",
+                        )
+                        .order_by(Sanction.zone_id, Sanction.slot)
+                    )
+                )
+                detail.update(plate_read=read, plate=target, confidence_read=first["confidence"], sanctions=list(ids))
+                result = ReviewResult(item_id, action, outcomes, ids, new, updated, withdrawn)
+            else:
+                result = ReviewResult(item_id, action, outcomes)
+        session.add(
+            ViolationAccess(
+                at=now,
+                actor=principal.username,
+                action=AUDIT_ACTIONS[action],
+                sanction_id=result.sanctions[0] if result.sanctions else None,
+                municipality=municipality,
+                detail=detail,
+            )
+        )
+        session.flush()
+        store.commit(changes)
+    return result
+
+
+def _revise_day(
+    ctx: Context, session: Session, day: date, replaced: dict[Key, pl.DataFrame], now: datetime
+) -> tuple[int, int, int]:
+    """Re-plan the sanctions of ``day`` from its evidence (with ``replaced`` partitions instead of the files)
+    and upsert them as a run does: the policy's uniqueness rule holds, a sanction is updated, never doubled."""
+    store: Store = ctx.store
+    keys = {*store.partitions("violations", day), *replaced}
+    frames = []
+    for k in sorted(keys, key=lambda k: k.municipality):
+        f = replaced[k] if k in replaced else store.read(k)
+        if f is not None and f.height:
+            frames.append(
+                _text(f).select(
+                    "plate", "zone_id", pl.lit(day).alias("day"), "at", "camera_id", "regulation_id", "vehicle_class"
+                )
+            )
+    violations = pl.concat(frames, how="vertical_relaxed")
+    policies = PolicyBook.load(session)
+    zones = ctx.register.zones
+    windows = [w for w in {policies.policy(z.authority, day).repeat_window_days for z in zones} if w is not None]
+    prior: dict[str, list[date]] = {}
+    if windows:
+        plates = violations.get_column("plate").unique().to_list()
+        since = day - timedelta(days=max(windows))
+        for i in range(0, len(plates), 5000):
+            for p, d in session.execute(
+                select(Sanction.plate, Sanction.day).where(
+                    Sanction.kind == "fine",
+                    Sanction.status == "open",
+                    Sanction.day < day,
+                    Sanction.day >= since,
+                    Sanction.plate.in_(plates[i : i + 5000]),
+                )
+            ).all():
+                prior.setdefault(p, []).append(d)
+    planned = plan_sanctions(violations, zones, policies, prior)
+    return upsert_sanctions(session, planned, [day], now).get(day, (0, 0, 0))
+
+
+def sanction_explanation(session: Session, book: RuleBook, s: Sanction) -> dict[str, Any]:
+    """Why a sanction is what it is: the violated regulation (name, what it prohibits, legal basis) and the
+    harmonised policy of the zone's municipality on that day that made it a warning or a fine."""
+    pol = PolicyBook.load(session).policy(s.municipality, s.day)
+    zone = book.zone(s.zone_id) if book.has_zone(s.zone_id) else None
+    reg = next((r for r in (zone.regulations if zone else ()) if r.id == s.regulation_id), None)
+    fines_from = warning_ends(reg, pol.warning_period_months) if reg is not None else None
+    sources = list((s.policy or {}).get("sources") or pol.sources)
+    return {
+        "zone_name": zone.name if zone else s.zone_id,
+        "regulation": None
+        if reg is None
+        else {
+            "id": reg.id,
+            "name": reg.name,
+            "subject_label": reg.subject_label,
+            "legal_basis": reg.legal_source.citation,
+            "legal_title": reg.legal_source.title,
+            "legal_url": reg.legal_source.url,
+            "start": reg.validity.start.astimezone(LOCAL_TZ).date().isoformat() if reg.validity.start else None,
+        },
+        "warning_period_months": pol.warning_period_months,
+        "fines_from": fines_from.isoformat() if fines_from else None,
+        "fine_year": (s.policy or {}).get("fine_year", pol.fine_year),
+        "fine_eur": dict(pol.fine_eur),
+        "one_sanction_per_vehicle_per_zone_per_day": pol.one_per_day,
+        "repeat_window_days": pol.repeat_window_days,
+        "sources": sources,
+    }
+
+
+def sanctions_csv(
+    session: Session,
+    book: RuleBook,
+    principal: Principal,
+    *,
+    now: datetime,
+    municipality: str | None = None,
+    day: date | None = None,
+    kind: str | None = None,
+    status: str | None = None,
+    zone_id: str | None = None,
+    limit: int = 100_000,
+) -> bytes:
+    """The officer's violation list (same scope and filters as :func:`list_sanctions`) in the export format
+    ``ruas-sanctions/1``, for letters and their own records. Unlike :func:`export` it marks nothing exported;
+    the download is written to the access log (action ``download``) with the ids it held."""
+    _total, rows = _select_sanctions(session, principal, municipality, day, kind, status, zone_id, limit=limit)
+    _log_listing(session, principal, "download", now, rows, municipality, day, zone_id)
+    return render_csv(export_rows(rows, book))
+
+
+def _scrub_review_audit(session: Session, cut: date) -> int:
+    """Drop the plates from review decisions about days past the violations' retention (the sanctions they
+    explained are deleted by then); the decision itself (who, when, what) stays."""
+    n = 0
+    for a in session.scalars(select(ViolationAccess).where(ViolationAccess.action.in_(list(AUDIT_ACTIONS.values())))):
+        d = dict(a.detail or {})
+        if any(k in d for k in _PLATE_KEYS) and date.fromisoformat(str(d.get("day", "9999-12-31"))) < cut:
+            a.detail = {k: v for k, v in d.items() if k not in _PLATE_KEYS}
+            n += 1
+    return n

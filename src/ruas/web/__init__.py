@@ -14,9 +14,12 @@ from fastapi.staticfiles import StaticFiles
 from ruas.web import (
     agenda_pages,
     auth_pages,
+    bundling_pages,
     check_pages,
+    enforcement_pages,
     exemption_pages,
     fleet_pages,
+    flows_pages,
     opendata_pages,
     public_pages,
     route_pages,
@@ -34,6 +37,9 @@ for _module in (
     agenda_pages,
     opendata_pages,
     route_pages,
+    flows_pages,
+    bundling_pages,
+    enforcement_pages,
 ):
     router.include_router(_module.router)
 router.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="portal-static")

@@ -29,6 +29,8 @@ VENDOR_FILES: dict[str, str] = {
     "leaflet/LICENSE": "leaflet/LICENSE",
     "htmx/htmx.min.js": "htmx.org/dist/htmx.min.js",
     "htmx/LICENSE": "htmx.org/LICENSE",
+    "chartjs/chart.umd.min.js": "chart.js/dist/chart.umd.min.js",
+    "chartjs/LICENSE.md": "chart.js/LICENSE.md",
 }
 """Served file (under ``static/vendor/``) -> its source under ``node_modules/``.
 

@@ -7,12 +7,15 @@
 - ``GET /enforcement/violations/{id}``: one sanction with its evidence. Every list and view is logged
   (who looked at which violation, when).
 - ``GET /enforcement/review``: reads that cannot be enforced as they are (low confidence, unknown plate).
+- ``POST /enforcement/review/{id}``: an officer of the camera's municipality confirms the read, corrects the
+  plate or dismisses the passage; a confirmed or corrected read is evaluated again by the pipeline and may
+  join or make a sanction (one per vehicle, zone and day). Audited; a second decision on the item is 409.
 """
 
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
@@ -20,6 +23,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from ruas.api.deps import CurrentPrincipal, CurrentRegister, DbSession, now_utc
 from ruas.enforcement import service
 from ruas.enforcement.passages import ingest, normalise, rows_frame
+from ruas.enforcement.pipeline import Context
+from ruas.enforcement.privacy import EnforcementSettings
 from ruas.enforcement.storage import Store
 
 router = APIRouter(prefix="/api/v1/enforcement", tags=["enforcement"])
@@ -68,7 +73,8 @@ def get_violations(
     kind: Annotated[str | None, Query(pattern="^(fine|warning)$")] = None,
     status: Annotated[str | None, Query(pattern="^(open|withdrawn)$")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
+    zone: Annotated[str | None, Query(max_length=100)] = None,
 ) -> dict[str, Any]:
     """Fines and warnings of the officer's municipalities, newest first (the viewing is logged)."""
     return service.list_sanctions(
@@ -81,6 +87,7 @@ def get_violations(
         status=status,
         limit=limit,
         offset=offset,
+        zone_id=zone,
     )
 
 
@@ -89,7 +96,7 @@ def get_violation(
     sanction_id: str, principal: CurrentPrincipal, register: CurrentRegister, db: DbSession
 ) -> dict[str, Any]:
     """One fine or warning with the violating passages of that day (the viewing is logged)."""
-    return service.view_sanction(db, Store(register.path), principal, sanction_id, now=now_utc())
+    return service.view_sanction(db, Store(register.path), principal, sanction_id, now=now_utc(), book=register.book)
 
 
 @router.get("/review")
@@ -102,3 +109,24 @@ def get_review(
 ) -> dict[str, Any]:
     """The review queue: low-confidence reads and plates not in the register, newest first."""
     return service.review_queue(Store(register.path), principal, municipality=municipality, day=day, limit=limit)
+
+
+class ReviewDecision(BaseModel):
+    """An officer's decision on a review item."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    action: Literal["confirm", "correct", "dismiss"] = Field(
+        description="confirm the read, correct it to `plate`, or dismiss the passage as unreadable"
+    )
+    plate: str | None = Field(default=None, max_length=16, description="the plate as it is (action correct)")
+
+
+@router.post("/review/{item_id}")
+def post_review(
+    item_id: str, body: ReviewDecision, principal: CurrentPrincipal, register: CurrentRegister
+) -> dict[str, Any]:
+    """Resolve a review item (officers of the camera's municipality; the regional administrator for all)."""
+    ctx = Context(register, Store(register.path), EnforcementSettings.from_env())
+    result = service.resolve_review(ctx, principal, item_id, action=body.action, plate=body.plate, now=now_utc())
+    return result.to_data()
