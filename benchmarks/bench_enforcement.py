@@ -268,8 +268,18 @@ def duckdb_baseline(ctx: Context, zones: dict[str, str], inbox: Path) -> tuple[f
 
 
 def ruas_in_memory(ctx: Context) -> dict[str, int]:
-    """RUAS without writing anything: the inbox read, evaluated, sanctions planned, aggregates grouped."""
-    from ruas.enforcement.pipeline import _inputs, evaluate, local_hours, plan_sanctions
+    """RUAS without writing anything: the inbox read, evaluated, sanctions planned, aggregates counted."""
+    import numpy as np
+
+    from ruas.enforcement.pipeline import (
+        OUTCOMES,
+        VIOLATION_COLUMNS,
+        _aggregate_codes,
+        _aggregate_frame,
+        _evaluate,
+        _inputs,
+        plan_sanctions,
+    )
     from ruas.enforcement.policy import PolicyBook
     from ruas.enforcement.privacy import month_keys, month_of
 
@@ -278,16 +288,14 @@ def ruas_in_memory(ctx: Context) -> dict[str, int]:
     with session_scope(ctx.engine) as s:
         keys = month_keys(s, {month_of(d) for d in days}, NOW)
         policies = PolicyBook.load(s)
-    ev = evaluate(ctx, passages, keys=keys)
-    plan_sanctions(ev.filter(pl.col("outcome") == "violation"), ctx.register.zones, policies)
-    hours = pl.Series("hour", local_hours(ev.get_column("at").dt.epoch("us").to_numpy()))
-    agg = (
-        ev.select("day", "municipality", "zone_id", "vehicle_class", "fuel", "emission_class", "outcome")
-        .with_columns(hours)
-        .group_by(pl.all())
-        .len()
+    core = _evaluate(ctx, passages, keys=keys, by_partition=True)
+    violations = core.subset(
+        np.nonzero(core.outcome == OUTCOMES.index("violation"))[0], [*VIOLATION_COLUMNS, "day", "municipality"]
     )
-    return {str(o): int(n) for o, n in agg.group_by("outcome").agg(pl.col("len").sum()).iter_rows()}
+    plan_sanctions(violations, ctx.register.zones, policies)
+    group, kinds, n_groups = _aggregate_codes(core)
+    agg = _aggregate_frame(np.bincount(group, minlength=n_groups), core, kinds)
+    return {str(o): int(n) for o, n in agg.group_by("outcome").agg(pl.col("passages").sum()).iter_rows()}
 
 
 def main() -> None:
@@ -309,11 +317,13 @@ def main() -> None:
         inbox_copy = tmp / "inbox-copy"
         shutil.copytree(ctx.store.root / "inbox", inbox_copy)
         # baseline first (the RUAS run consumes the inbox)
-        duck_times = []
+        duck_times, duck_cpus = [], []
         with PeakRss() as duck_mem:
             for _ in range(args.repeat):
+                cpu = time.process_time()
                 secs, con = duckdb_baseline(ctx, zones, inbox_copy)
                 duck_times.append(secs)
+                duck_cpus.append(time.process_time() - cpu)
         duck_counts = dict(con.execute("SELECT outcome, count(*) FROM decided GROUP BY ALL").fetchall())
         duck_sanctions = dict(con.execute("SELECT kind, count(*) FROM sanction_amounts GROUP BY ALL").fetchall())
         duck_fines_eur = con.execute("SELECT coalesce(sum(amount), 0) FROM sanction_amounts").fetchone()[0]  # type: ignore[index]
@@ -330,9 +340,9 @@ def main() -> None:
             compute_times.append(time.perf_counter() - t)
         rss_before = PeakRss.rss()
         with PeakRss() as ruas_mem:
-            t = time.perf_counter()
+            t, cpu = time.perf_counter(), time.process_time()
             results = run(ctx, now=NOW)
-            ruas_secs = time.perf_counter() - t
+            ruas_secs, ruas_cpu = time.perf_counter() - t, time.process_time() - cpu
         ours = {o: sum(r.outcomes[o] for r in results) for o in ("compliant", "exempt", "violation", "not_enforceable")}
         recs = pl.read_parquet(ctx.store.root / "records/**/*.parquet", hive_partitioning=True)
         our_zone = {(z, str(o)): n for z, o, n in recs.group_by("zone_id", "outcome").len().iter_rows()}
@@ -356,12 +366,13 @@ def main() -> None:
         print(f"decisions (passage x zone): {sum(ours.values()):,}  outcomes: {ours}")
         print(f"sanctions: {our_sanctions}  fines EUR {float(our_fines_eur or 0):,.0f}")
         print(
-            f"RUAS end to end: {ruas_secs:.2f} s = {ruas_rate:,.0f} passages/s  (peak RSS {ruas_mem.peak:,.0f} MiB, "
-            f"{ruas_mem.peak - rss_before:+,.0f} MiB during the run)"
+            f"RUAS end to end: {ruas_secs:.2f} s = {ruas_rate:,.0f} passages/s, CPU {ruas_cpu:.2f} s "
+            f"(peak RSS {ruas_mem.peak:,.0f} MiB, {ruas_mem.peak - rss_before:+,.0f} MiB during the run)"
         )
         print(
             f"DuckDB SQL baseline: median {duck_med:.2f} s of {[round(x, 2) for x in duck_times]} "
-            f"= {duck_rate:,.0f} passages/s  (peak RSS {duck_mem.peak:,.0f} MiB)"
+            f"= {duck_rate:,.0f} passages/s, CPU median {statistics.median(duck_cpus):.2f} s "
+            f"(peak RSS {duck_mem.peak:,.0f} MiB)"
         )
         compute_med = statistics.median(compute_times)
         print(
@@ -388,10 +399,13 @@ def main() -> None:
                     "decisions": sum(ours.values()),
                     "ruas_seconds": round(ruas_secs, 3),
                     "ruas_passages_per_s": round(ruas_rate),
+                    "ruas_cpu_seconds": round(ruas_cpu, 3),
                     "ruas_peak_rss_mib": round(ruas_mem.peak),
                     "duckdb_seconds_median": round(duck_med, 3),
                     "duckdb_seconds": [round(x, 3) for x in duck_times],
                     "duckdb_passages_per_s": round(duck_rate),
+                    "duckdb_cpu_seconds_median": round(statistics.median(duck_cpus), 3),
+                    "load_average_1min": round(os.getloadavg()[0], 2),
                     "duckdb_peak_rss_mib": round(duck_mem.peak),
                     "ratio_ruas_over_duckdb": round(ruas_rate / duck_rate, 3),
                     "ruas_in_memory_seconds_median": round(compute_med, 3),

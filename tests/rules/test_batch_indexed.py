@@ -36,7 +36,7 @@ from ruas.domain.timeutil import Interval, local_midnight
 from ruas.domain.vehicle import EmissionClass, Vehicle
 from ruas.domain.windows import parse_window
 from ruas.register.vehicle_table import vehicles_to_frame
-from ruas.rules.batch import decide_batch, decide_indexed, grants_frame
+from ruas.rules.batch import decide_batch, decide_indexed, decision_table, grants_frame
 from ruas.rules.engine import RuleBook, decide
 
 ZONES = ("ze", "mz", "win", "dst", "night")
@@ -128,6 +128,48 @@ def test_indexed_with_held_exemptions_equals_decide(
             )
         )
     assert_matches_single(batch_book, rows, grants)
+
+
+def _micros(t: datetime) -> int:
+    return int(t.timestamp()) * 1_000_000 + t.microsecond
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rows=st.lists(indexed_rows(), min_size=1, max_size=20, unique_by=lambda r: r[0].plate))
+def test_decision_table_codes_answer_as_decide(batch_book: RuleBook, rows: list[Row]) -> None:
+    """One table for rows of every zone (their windows and fixed instants merged into shared time cells): each
+    row's code gives decide's first prohibiting regulation, subject flag and exemption clause; the rows after
+    the vehicles answer the caller's own codes in every zone and cell."""
+    frame = vehicles_to_frame([v for v, _, _ in rows])
+    names = list(ZONES)
+    zone = np.array([names.index(z) for _, z, _ in rows], dtype=np.int64)
+    at_us = np.array([_micros(t) for _, _, t in rows], dtype=np.int64)
+    table, cell = decision_table(batch_book, frame, names, sorted(set(zone.tolist())), at_us, extra=2)
+    code = table.lookup(np.arange(len(rows)), zone, cell)
+    for i, (v, z, at) in enumerate(rows):
+        single = decide(batch_book, v, [z], at=at).zones[0]
+        where = (z, at.isoformat(), v)
+        prohibits = [x.regulation_id for x in single.reasons if x.effect is Effect.PROHIBITS]
+        reg = int(table.regulation[code[i]])
+        assert bool(table.blocked[code[i]]) is bool(prohibits), where
+        assert (table.regulation_ids[reg] if reg >= 0 else None) == (prohibits[0] if prohibits else None), where
+        subject = [x for x in single.reasons if x.effect in (Effect.PROHIBITS, Effect.EXEMPT)]
+        assert bool(table.subject[code[i]]) is bool(subject), where
+        if single.allowed and subject and subject[0].effect is Effect.EXEMPT:
+            clause = int(table.clause[code[i]])
+            assert table.clause_ids[clause] == subject[0].clause_id, where
+        assert table.zone[code[i]] == zone[i]
+    extra = table.lookup(len(rows) + np.array([0, 1, 1, 0]), zone[[0, 0, -1, -1]], cell[[0, 0, -1, -1]])
+    assert extra.tolist() == [table.extra_base, table.extra_base + 1, table.extra_base + 1, table.extra_base]
+    assert not table.blocked[extra].any() and (table.regulation[extra] == -1).all()
+
+
+def test_decision_table_without_instants(batch_book: RuleBook) -> None:
+    """No instants: an empty table of cells that still names the zones' regulations."""
+    frame = vehicles_to_frame([vehicle()])
+    table, cell = decision_table(batch_book, frame, list(ZONES), [0], np.zeros(0, dtype=np.int64))
+    assert cell.size == 0
+    assert table.regulation_ids and table.codes.shape[0] == 1
 
 
 def test_indexed_equals_decide_batch_on_a_seeded_sample(batch_book: RuleBook) -> None:

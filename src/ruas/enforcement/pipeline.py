@@ -6,7 +6,8 @@ afterwards on the same day), and:
 
 1. classifies what cannot be enforced by camera: a foreign plate, a read below the confidence threshold,
    a plate not in the vehicle register (the last two go to the review queue);
-2. decides every other (passage, zone the camera guards) with :func:`ruas.rules.batch.decide_indexed`
+2. decides every other (passage, zone the camera guards) with :func:`ruas.rules.batch.decision_table`
+   (one small code per row from a table evaluated once per vehicle and distinct stretch of time)
    against the vehicle register, the regulations in force at that instant (ZE-zone, milieuzone, vehicle
    restrictions, delivery windows at that time of day) and the exemptions held at that instant (granted
    ontheffingen from the desk; automatic exemptions are clauses of the national frameworks). Outcomes:
@@ -46,7 +47,7 @@ from ruas.enforcement.policy import PolicyBook
 from ruas.enforcement.privacy import EnforcementSettings, month_keys, month_of, pseudonyms
 from ruas.enforcement.storage import Key, Store
 from ruas.register.store import Register
-from ruas.rules.batch import decide_arrays, grants_frame
+from ruas.rules.batch import decision_table, grants_frame
 from ruas.services.desk import add_months
 from ruas.services.grants import grant_of
 from ruas.store.db import session_scope
@@ -229,16 +230,116 @@ def local_hours(at_us: np.ndarray) -> np.ndarray:
     return hours
 
 
-def evaluate(ctx: Context, passages: pl.DataFrame, *, keys: Mapping[str, bytes]) -> pl.DataFrame:
-    """Outcome of every (passage, zone its camera guards), with the vehicle's attributes and pseudonym.
+@dataclass(frozen=True)
+class _Core:
+    """A run's evaluation as arrays: one decision row per (passage, zone its camera guards).
 
-    Columns: ``camera_id``, ``at``, ``plate`` (as read), ``confidence``, ``country``, ``day``,
-    ``municipality`` (the camera's), ``zone_id``, ``outcome``, ``basis`` (the regulation violated, the clause
-    or ``grant:<type>`` that exempts, or why not enforceable), ``regulation_id`` (violations), ``reason``
-    (not enforceable), ``pseudonym`` (register vehicles only) and the record attributes.
+    ``passages`` are the input rows of active cameras (ordered by partition when asked), ``src`` the passage of
+    each row (None: exactly one row per passage), and per row the zone, the outcome (index into
+    :data:`OUTCOMES`) and the basis (index into ``labels``, -1: none). Per passage: the camera, the register
+    row (-1: not in the register), the instant, the pseudonym's index into ``pseudonym_labels`` and the local
+    hour. Text is touched only per distinct value: columns are built by gathering small dictionaries.
+    """
 
-    Text is kept as categoricals and the work is done on arrays: plates and cameras are resolved once per
-    distinct value, the rules by :func:`ruas.rules.batch.decide_arrays`.
+    passages: pl.DataFrame
+    src: np.ndarray | None
+    zone: np.ndarray
+    outcome: np.ndarray
+    basis: np.ndarray
+    labels: pl.Series
+    zones: pl.Series
+    munis: list[str]
+    cams: pl.Series
+    cam_synthetic: np.ndarray
+    cam_muni: np.ndarray
+    cam: np.ndarray
+    vid: np.ndarray
+    at_us: np.ndarray
+    pseudonym: np.ndarray
+    pseudonym_labels: pl.Series
+    attrs: pl.DataFrame
+    reason: np.ndarray
+
+    @property
+    def rows(self) -> int:
+        """Decision rows."""
+        return int(self.zone.size)
+
+    def per_row(self, values: np.ndarray) -> np.ndarray:
+        """A per-passage array repeated for each of the passage's rows."""
+        return values if self.src is None else values[self.src]
+
+    def passage_of(self, rows: np.ndarray) -> np.ndarray:
+        """The passage of some rows."""
+        return rows if self.src is None else self.src[rows]
+
+    def attr_index(self) -> np.ndarray:
+        """Per passage: the row of ``attrs`` (the register row, or the trailing 'unknown vehicle' row)."""
+        return np.where(self.vid >= 0, self.vid, self.attrs.height - 1)
+
+    def records(self) -> pl.DataFrame:
+        """The de-identified records (:data:`RECORD_COLUMNS`) of every row."""
+        attr = self.attr_index()
+        synth = self.attrs.get_column("synthetic").to_numpy()[attr] | self.cam_synthetic[self.cam]
+        front = pl.DataFrame(
+            {
+                "at": pl.Series(self.per_row(self.at_us), dtype=pl.Int64).cast(pl.Datetime("us", "UTC")),
+                "camera_id": self.cams.gather(_u32(self.per_row(self.cam))),
+                "zone_id": self.zones.gather(_u32(self.zone)),
+                "pseudonym": self.pseudonym_labels.gather(_u32(self.per_row(self.pseudonym))),
+                "outcome": _OUTCOME_CATS.gather(_u32(self.outcome)),
+                "basis": self.labels.gather(_u32(np.where(self.basis >= 0, self.basis, self.labels.len() - 1))),
+            }
+        )
+        attrs = self.attrs.drop("synthetic").gather(_u32(self.per_row(attr)))
+        return pl.concat([front, attrs, pl.DataFrame({"synthetic": self.per_row(synth)})], how="horizontal")
+
+    def subset(self, rows: np.ndarray, columns: Sequence[str]) -> pl.DataFrame:
+        """Some rows with identifiable columns (violations, review): ``columns`` from camera_id, at, plate,
+        confidence, country, zone_id, regulation_id, reason, vehicle_class, day, municipality."""
+        p = _u32(self.passage_of(rows))
+        cam = self.cam[self.passage_of(rows)]
+        basis = self.basis[rows]
+        labels = self.labels
+        null = labels.len() - 1
+        violation = self.outcome[rows] == OUTCOMES.index("violation")
+        unenforceable = self.outcome[rows] == OUTCOMES.index("not_enforceable")
+        attr = self.attr_index()[self.passage_of(rows)]
+        cols: dict[str, pl.Series] = {
+            "camera_id": self.cams.gather(_u32(cam)),
+            "at": self.passages.get_column("at").gather(p),
+            "plate": self.passages.get_column("plate").gather(p),
+            "confidence": self.passages.get_column("confidence").gather(p),
+            "country": self.passages.get_column("country").gather(p),
+            "zone_id": self.zones.gather(_u32(self.zone[rows])),
+            "regulation_id": labels.gather(_u32(np.where(violation, basis, null))),
+            "reason": labels.gather(_u32(np.where(unenforceable, basis, null))),
+            "vehicle_class": self.attrs.get_column("vehicle_class").gather(_u32(attr)),
+            "day": self.passages.get_column("day").gather(p),
+            "municipality": _with_null(self.munis, pl.Enum(self.munis)).gather(_u32(self.cam_muni[cam])),
+        }
+        return pl.DataFrame([cols[c].alias(c) for c in columns])
+
+
+_OUTCOME_CATS = pl.Series(list(OUTCOMES), dtype=OUTCOME_DTYPE)
+_VIOLATION = OUTCOMES.index("violation")
+
+
+def _u32(index: np.ndarray) -> pl.Series:
+    """A gather index."""
+    return pl.Series(index.astype(np.uint32, copy=False), dtype=pl.UInt32)
+
+
+def _with_null(values: Sequence[str], dtype: pl.DataType) -> pl.Series:
+    """The values as a series of ``dtype`` with one trailing null: index ``len(values)`` gathers a null."""
+    return pl.Series([*values, None], dtype=dtype)
+
+
+def _evaluate(ctx: Context, passages: pl.DataFrame, *, keys: Mapping[str, bytes], by_partition: bool = False) -> _Core:
+    """Decide every (passage, zone its camera guards) on arrays; see :func:`evaluate`.
+
+    ``by_partition``: order the passages by (day, municipality) first (stable), so that each output partition
+    is one slice of rows (the inbox is read in that order, so this is usually free).
     """
     register = ctx.register
     book = register.book
@@ -247,120 +348,164 @@ def evaluate(ctx: Context, passages: pl.DataFrame, *, keys: Mapping[str, bytes])
     with session_scope(ctx.engine) as s:
         cams = [c for c in load_cameras(s) if c.active]
     zone_names = sorted({z for c in cams for z in c.zones}) or ["-"]
-    zone_enum = pl.Enum(zone_names)
-    # cameras: one output row per (passage, zone the camera guards)
-    cam_codes, cam_table = _codes(passages.get_column("camera_id"))
-    cam_ids = pl.Series([c.id for c in cams], dtype=pl.Utf8)
-    cam_pos = _lookup(cam_codes, cam_table, cam_ids)
-    known_cam = cam_pos >= 0
-    n_zones = np.array([len(c.zones) for c in cams] + [0], dtype=np.int64)
-    per_row = n_zones[cam_pos]  # unknown camera (-1) reads the trailing 0: the row is dropped
-    src = np.repeat(np.arange(passages.height), per_row)
-    first = np.repeat(np.cumsum(per_row) - per_row, per_row)
-    k = np.arange(src.size) - first  # which of the camera's zones
-    zmat = np.full((len(cams) + 1, int(n_zones.max()) if len(cams) else 1), -1, dtype=np.int64)
-    for i, c in enumerate(cams):
-        zmat[i, : len(c.zones)] = [zone_names.index(z) for z in c.zones]
-    cam_row = cam_pos[src]
-    zone_code = zmat[cam_row, k]
     muni_names = sorted({c.municipality for c in cams}) or ["-"]
-    muni_of_cam = np.array([muni_names.index(c.municipality) for c in cams] + [0], dtype=np.int64)
-    synth_cam = np.array([c.synthetic for c in cams] + [False])
-    del known_cam
+    cam_ids = pl.Series([c.id for c in cams], dtype=pl.Utf8)
+    # cameras: passages of unknown or inactive cameras give no rows
+    cam_codes, cam_table = _codes(passages.get_column("camera_id"))
+    cam = _lookup(cam_codes, cam_table, cam_ids)
+    if (cam < 0).any():
+        keep = cam >= 0
+        passages, cam = passages.filter(pl.Series(keep)), cam[keep]
+    cam_muni = np.array([muni_names.index(c.municipality) for c in cams] + [0], dtype=np.int64)
+    if by_partition and passages.height > 1:
+        day_num = passages.get_column("day").to_physical().cast(pl.Int64).to_numpy()
+        part = (day_num - day_num.min()) * len(muni_names) + cam_muni[cam]
+        if (np.diff(part) < 0).any():
+            order = np.argsort(part, kind="stable")
+            passages, cam = passages.gather(_u32(order)), cam[order]
+    n_p = passages.height
     # plates: resolved once per distinct read
     plate_codes, plate_table = _codes(passages.get_column("plate"))
-    vid_all = _lookup(plate_codes, plate_table, vehicles.get_column("plate"))
-    vid = vid_all[src]
-    at_all = passages.get_column("at").dt.epoch("us").to_numpy()
-    at_us = at_all[src]
-    # what cannot be enforced by camera
+    vid = _lookup(plate_codes, plate_table, vehicles.get_column("plate"))
+    at_us = passages.get_column("at").dt.epoch("us").to_numpy()
     country_codes, country_table = _codes(passages.get_column("country"))
     nl = _lookup(country_codes, country_table, pl.Series(["NL"]))
     foreign = (country_codes >= 0) & (nl < 0)
     conf = passages.get_column("confidence").fill_null(1.0).to_numpy()
-    reason_all = np.where(
-        foreign, 0, np.where(conf < ctx.settings.min_read_confidence, 1, np.where(vid_all < 0, 2, -1))
-    )
-    reason = reason_all[src]
+    reason = np.where(foreign, 0, np.where(conf < ctx.settings.min_read_confidence, 1, np.where(vid < 0, 2, -1)))
+    # one row per (passage, zone the camera guards)
+    n_zones = np.array([len(c.zones) for c in cams] + [0], dtype=np.int64)
+    zmat = np.full((len(cams) + 1, max(int(n_zones.max()), 1)), 0, dtype=np.int64)
+    for i, c in enumerate(cams):
+        zmat[i, : len(c.zones)] = [zone_names.index(z) for z in c.zones]
+    per = n_zones[cam]
+    src: np.ndarray | None
+    if n_p and (per == 1).all():
+        src, zone = None, zmat[cam, 0]
+    else:
+        src = np.repeat(np.arange(n_p, dtype=np.int64), per)
+        k = np.arange(src.size, dtype=np.int64) - np.repeat(np.cumsum(per) - per, per)
+        zone = zmat[cam[src], k]
+    # the rules: one code per row from the decision table; unenforceable reads route to extra codes
+    present = np.nonzero(np.bincount(zone, minlength=len(zone_names)))[0].tolist() if zone.size else []
+    table, cell = decision_table(book, vehicles, zone_names, present, at_us, extra=len(REASONS))
+    vrow = np.where(reason >= 0, nv + reason, vid)
+    code = table.lookup(vrow if src is None else vrow[src], zone, cell if src is None else cell[src])
     grants = _grants(ctx, passages, vehicles)
-    d = decide_arrays(book, vehicles, np.where(vid >= 0, vid, 0), zone_names, zone_code, at_us, grants=grants)
-    # outcomes and their basis as codes into one label list
-    outcome = np.where(reason >= 0, 3, np.where(d.blocked, 2, np.where(d.subject | (d.grant >= 0), 1, 0)))
     grant_types = grants.get_column("type_id").to_list() if grants.height else []
-    labels = [*REASONS, *d.regulation_ids, *d.clause_ids, *(f"grant:{t}" for t in grant_types)]
-    nr, ng = len(REASONS), len(d.regulation_ids)
-    nc = len(d.clause_ids)
-    basis = np.where(
-        reason >= 0,
-        reason,
-        np.where(
-            d.blocked,
-            nr + d.regulation,
-            np.where(d.grant >= 0, nr + ng + nc + d.grant, np.where(d.clause >= 0, nr + ng + d.clause, -1)),
-        ),
+    nr, ng, nc = len(REASONS), len(table.regulation_ids), len(table.clause_ids)
+    names = [*REASONS, *table.regulation_ids, *table.clause_ids, *(f"grant:{t}" for t in grant_types)]
+    categories = list(dict.fromkeys(names)) or ["-"]
+    label_pos = np.array([categories.index(x) for x in names] or [0], dtype=np.int64)
+    labels = _with_null(categories, pl.Enum(categories))
+    # per code: outcome and basis
+    ncode = table.blocked.size
+    outcome_of = np.where(table.blocked, 2, np.where(table.subject, 1, 0)).astype(np.uint8)
+    basis_of = np.where(
+        table.blocked,
+        label_pos[np.maximum(nr + table.regulation, 0)],
+        np.where(table.clause >= 0, label_pos[np.maximum(nr + ng + table.clause, 0)], -1),
     )
-    label_enum = pl.Enum(list(dict.fromkeys(labels)) or ["-"])
-    label_pos = np.array([label_enum.categories.to_list().index(x) for x in labels] or [0], dtype=np.int64)
-    basis_s = _enum_of(label_enum, np.where(basis >= 0, label_pos[np.maximum(basis, 0)], -1))
-    regulation = _enum_of(
-        label_enum, np.where((reason < 0) & d.blocked, label_pos[np.maximum(nr + d.regulation, 0)], -1)
-    )
-    reason_s = _enum_of(label_enum, np.where(reason >= 0, label_pos[np.maximum(reason, 0)], -1))
+    extra = np.arange(table.extra_base, ncode)
+    outcome_of[extra] = OUTCOMES.index("not_enforceable")
+    basis_of[extra] = label_pos[extra - table.extra_base]
+    outcome = outcome_of[code]
+    basis = basis_of[code].astype(np.int64)
+    if grants.height:
+        # held exemptions: only rows of vehicles that hold one and are blocked
+        holders = table.holders(grants)
+        hp = np.nonzero(holders[vrow])[0]
+        if src is None:
+            rows = hp
+        else:
+            mark = np.zeros(n_p, dtype=bool)
+            mark[hp] = True
+            rows = np.nonzero(mark[src])[0]
+        rows = rows[table.blocked[code[rows]]]
+        if rows.size:
+            p = rows if src is None else src[rows]
+            effective, first = table.lift(book, grants, vid[p], zone[rows], at_us[p], cell[p])
+            still = effective != 0
+            reg = table.first_regulation(zone[rows], effective)
+            outcome[rows] = np.where(still, 2, 1)
+            basis[rows] = np.where(
+                still, label_pos[np.maximum(nr + reg, 0)], label_pos[np.maximum(nr + ng + nc + first, 0)]
+            )
     # pseudonyms of register vehicles under the key of the passage's month
     months = passages.get_column("day").dt.year().cast(pl.Int64) * 100 + passages.get_column("day").dt.month()
     month_all = months.to_numpy()
     month_list = sorted(set(np.unique(month_all).tolist()))
-    pseud_labels: list[str] = []
+    plates = vehicles.get_column("plate").to_list()
+    pseud_labels: list[str | None] = []
     for m in month_list:
-        pseud_labels.extend(
-            pseudonyms(keys[f"{m // 100:04d}-{m % 100:02d}"], vehicles.get_column("plate").to_list()).to_list()
-        )
-    month_idx = np.searchsorted(np.array(month_list, dtype=np.int64), month_all[src])
-    pseud_idx = np.where(vid >= 0, month_idx * nv + vid, -1)
+        pseud_labels.extend(pseudonyms(keys[f"{m // 100:04d}-{m % 100:02d}"], plates).to_list())
+    month_idx = np.searchsorted(np.array(month_list, dtype=np.int64), month_all)
+    pseud = np.where(vid >= 0, month_idx * nv + vid, len(pseud_labels))
     # categorical, not enum: an enum would carry every register vehicle's pseudonym in each file's schema
-    pseud_s = pl.Series(pseud_labels or [""], dtype=pl.Utf8).cast(pl.Categorical).gather(_nullable_index(pseud_idx))
-    attrs = vehicle_attributes(vehicles).gather(_nullable_index(vid))
-    out = pl.DataFrame(
-        {
-            "camera_id": cam_ids.cast(pl.Categorical).gather(_nullable_index(cam_row)),
-            "at": pl.Series(at_us, dtype=pl.Int64).cast(pl.Datetime("us", "UTC")),
-            "zone_id": _enum_of(zone_enum, zone_code),
-            "municipality": _enum_of(pl.Enum(muni_names), muni_of_cam[cam_row]),
-            "outcome": pl.Series(outcome.astype(np.uint8)).replace_strict(
-                dict(enumerate(OUTCOMES)), return_dtype=OUTCOME_DTYPE
-            ),
-            "basis": basis_s,
-            "regulation_id": regulation,
-            "reason": reason_s,
-            "pseudonym": pseud_s,
-        }
+    pseud_s = pl.Series([*pseud_labels, None], dtype=pl.Utf8).cast(pl.Categorical)
+    attrs = vehicle_attributes(vehicles)
+    attrs = pl.concat([attrs, attrs.clear(1)]).with_columns(
+        pl.col("vehicle_class").fill_null("unknown"), pl.col("synthetic").fill_null(False)
     )
-    src_s = pl.Series(src, dtype=pl.UInt32)
-    passage_cols = passages.select("plate", "confidence", "country", "day").gather(src_s)
-    synthetic = attrs.get_column("synthetic").fill_null(False) | pl.Series(synth_cam[cam_row])
-    return pl.concat(
+    return _Core(
+        passages=passages,
+        src=src,
+        zone=zone,
+        outcome=outcome,
+        basis=basis,
+        labels=labels,
+        zones=_with_null(zone_names, pl.Enum(zone_names)),
+        munis=muni_names,
+        cams=_with_null(cam_ids.to_list(), pl.Categorical()),
+        cam_synthetic=np.array([c.synthetic for c in cams] + [False]),
+        cam_muni=cam_muni,
+        cam=cam,
+        vid=vid,
+        at_us=at_us,
+        pseudonym=pseud,
+        pseudonym_labels=pseud_s,
+        attrs=attrs,
+        reason=reason,
+    )
+
+
+def evaluate(ctx: Context, passages: pl.DataFrame, *, keys: Mapping[str, bytes]) -> pl.DataFrame:
+    """Outcome of every (passage, zone its camera guards), with the vehicle's attributes and pseudonym.
+
+    Columns: ``camera_id``, ``at``, ``plate`` (as read), ``confidence``, ``country``, ``day``,
+    ``municipality`` (the camera's), ``zone_id``, ``outcome``, ``basis`` (the regulation violated, the clause
+    or ``grant:<type>`` that exempts, or why not enforceable), ``regulation_id`` (violations), ``reason``
+    (not enforceable), ``pseudonym`` (register vehicles only) and the record attributes. Rows follow the
+    passages (a passage's zones in the camera's order).
+
+    Text is kept as categoricals and the work is done on arrays: plates and cameras are resolved once per
+    distinct value, the rules by :func:`ruas.rules.batch.decision_table` (one code per row).
+    """
+    core = _evaluate(ctx, passages, keys=keys)
+    rows = np.arange(core.rows)
+    ids = core.subset(
+        rows, ("camera_id", "zone_id", "municipality", "regulation_id", "reason", "plate", "confidence", "country")
+    )
+    rec = core.records()
+    p = _u32(core.passage_of(rows))
+    return pl.DataFrame(
         [
-            out,
-            passage_cols,
-            attrs.drop("synthetic").with_columns(pl.col("vehicle_class").fill_null("unknown")),
-            synthetic.alias("synthetic").to_frame(),
-        ],
-        how="horizontal",
+            ids.get_column("camera_id"),
+            rec.get_column("at"),
+            ids.get_column("zone_id"),
+            ids.get_column("municipality"),
+            rec.get_column("outcome"),
+            rec.get_column("basis"),
+            ids.get_column("regulation_id"),
+            ids.get_column("reason"),
+            rec.get_column("pseudonym"),
+            ids.get_column("plate"),
+            ids.get_column("confidence"),
+            ids.get_column("country"),
+            core.passages.get_column("day").gather(p),
+            *rec.select(RECORD_COLUMNS[6:]).get_columns(),
+        ]
     )
-
-
-def _nullable_index(index: np.ndarray) -> pl.Series:
-    """A UInt32 gather index with nulls where ``index`` is negative."""
-    idx = pl.Series(np.where(index >= 0, index, 0), dtype=pl.UInt32)
-    if (index >= 0).all():
-        return idx
-    return pl.select(pl.when(pl.lit(pl.Series(index >= 0))).then(idx)).to_series()
-
-
-def _enum_of(dtype: pl.Enum, index: np.ndarray) -> pl.Series:
-    """An Enum column from category positions (-1: null), built without touching text."""
-    cats = pl.Series(dtype.categories, dtype=dtype)
-    return cats.gather(_nullable_index(index))
 
 
 def _grants(ctx: Context, frame: pl.DataFrame, vehicles: pl.DataFrame) -> pl.DataFrame:
@@ -691,23 +836,41 @@ def upsert_sanctions(
 
 
 def _bulk_insert(session: Session, new: pl.DataFrame, now: datetime) -> None:
-    """Insert planned sanctions in one statement per batch (the DB-API's executemany on SQLite)."""
+    """Insert planned sanctions in one prepared statement (the DB-API's executemany on SQLite).
+
+    Rows go in ordered by the natural key, so the unique index grows at its end rather than at random
+    places, with a larger page cache for the statement (restored afterwards).
+    """
     cols = list(SANCTION_SCHEMA)
     extra = ["status", "revision", "exported_revision", "exported_at", "created_at", "updated_at"]
     conn = session.connection()
+    new = new.sort(["plate", "zone_id", "day", "slot"])
     if conn.dialect.name == "sqlite":
         # SQLAlchemy stores datetimes on SQLite as naive UTC text; dates as ISO text; JSON as text
         stamp = now.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
-        frame = new.with_columns(
+        rows = new.select(
+            *[pl.col(c) for c in cols],
+            pl.lit("open").alias("status"),
+            pl.lit(1).alias("revision"),
+            pl.lit(0).alias("exported_revision"),
+            pl.lit(None, pl.Utf8).alias("exported_at"),
+            pl.lit(stamp).alias("created_at"),
+            pl.lit(stamp).alias("updated_at"),
+        ).with_columns(
             pl.col("day").dt.strftime("%Y-%m-%d"),
             pl.col("passage_at").dt.strftime("%Y-%m-%d %H:%M:%S.%6f"),
         )
-        rows = [(*r, "open", 1, 0, None, stamp, stamp) for r in frame.select(cols).iter_rows()]
         names = ", ".join(cols + extra)
         marks = ", ".join("?" * len(cols + extra))
         raw = conn.connection.driver_connection
         assert raw is not None
-        raw.cursor().executemany(f"INSERT INTO enforcement_sanctions ({names}) VALUES ({marks})", rows)
+        cursor = raw.cursor()
+        (cache,) = cursor.execute("PRAGMA cache_size").fetchone()
+        cursor.execute("PRAGMA cache_size = -262144")  # up to 256 MiB, allocated only as pages are used
+        try:
+            cursor.executemany(f"INSERT INTO enforcement_sanctions ({names}) VALUES ({marks})", rows.iter_rows())
+        finally:
+            cursor.execute(f"PRAGMA cache_size = {int(cache)}")
         return
     dicts = [
         {**r, "policy": json.loads(r["policy"]), "status": "open", "revision": 1, "exported_revision": 0,
@@ -754,6 +917,8 @@ def run(
 ) -> list[DayResult]:
     """Evaluate the given days (default: every day with passages in the inbox) and commit all outputs at once.
 
+    The output files are written (staged as hidden temporaries, in worker threads) while the sanctions go into
+    the database; they are renamed into place only when both are done, inside the still-open transaction.
     ``fail_after`` injects a crash after staging that many output files (tests of the all-or-nothing commit).
     """
     store = ctx.store
@@ -765,17 +930,18 @@ def run(
         with session_scope(ctx.engine) as session:
             keys = month_keys(session, {month_of(d) for d in todo}, now)
             policies = PolicyBook.load(session)
-            evaluated = evaluate(ctx, passages, keys=keys)
-            violations = evaluated.filter(pl.col("outcome") == "violation")
-            prior: dict[str, list[date]] = {}
-            windows = {policies.policy(z.authority, d).repeat_window_days for z in ctx.register.zones for d in todo}
-            window = max((w for w in windows if w is not None), default=None)
-            if window is not None and violations.height:
-                prior = _prior_fines(session, violations.get_column("plate").unique().to_list(), todo[0], window)
-            planned = plan_sanctions(violations, ctx.register.zones, policies, prior)
-            counts = upsert_sanctions(session, planned, todo, now)
-            changes, results = _outputs(store, evaluated, todo, passages)
-            store.commit(changes, fail_after=fail_after)
+            core = _evaluate(ctx, passages, keys=keys, by_partition=True)
+            changes, results, violations = _outputs(store, core, todo, passages)
+            with store.staging(changes, fail_after=fail_after) as staged:
+                prior: dict[str, list[date]] = {}
+                windows = {policies.policy(z.authority, d).repeat_window_days for z in ctx.register.zones for d in todo}
+                window = max((w for w in windows if w is not None), default=None)
+                if window is not None and violations.height:
+                    plates = violations.get_column("plate").cast(pl.Utf8).unique().to_list()
+                    prior = _prior_fines(session, plates, todo[0], window)
+                planned = plan_sanctions(violations, ctx.register.zones, policies, prior)
+                counts = upsert_sanctions(session, planned, todo, now)
+                staged.publish()
     kinds = {(d, k): int(n) for d, k, n in planned.group_by("day", "kind").len().iter_rows()}
     out = []
     for r in results:
@@ -796,44 +962,88 @@ def run(
     return out
 
 
+def _partition_bounds(core: _Core) -> list[tuple[date, str, int, int]]:
+    """(day, municipality, first row, end row) of each partition; rows are in partition order."""
+    if core.rows == 0:
+        return []
+    day_num = core.passages.get_column("day").to_physical().cast(pl.Int64).to_numpy()
+    part = (day_num - day_num.min()) * len(core.munis) + core.cam_muni[core.cam]
+    starts = np.concatenate([[0], np.flatnonzero(np.diff(part)) + 1])
+    per = np.bincount(core.src, minlength=part.size) if core.src is not None else np.ones(part.size, np.int64)
+    row_start = np.concatenate([[0], np.cumsum(per)])
+    days = core.passages.get_column("day")
+    out = []
+    for i, a in enumerate(starts.tolist()):
+        b = int(starts[i + 1]) if i + 1 < starts.size else part.size
+        if row_start[b] > row_start[a]:
+            out.append((days[a], core.munis[int(core.cam_muni[core.cam[a]])], int(row_start[a]), int(row_start[b])))
+    return out
+
+
+def _aggregate_codes(core: _Core) -> tuple[np.ndarray, pl.DataFrame, int]:
+    """Per row one integer for its aggregate group (zone, local hour, vehicle class/fuel/emission class,
+    outcome), the table of distinct (vehicle class, fuel, emission class), and the number of groups."""
+    kinds = core.attrs.select("vehicle_class", "fuel", "emission_class")
+    phys = [kinds.get_column(c).to_physical().cast(pl.Int64).fill_null(-1).to_numpy() + 1 for c in kinds.columns]
+    key = phys[0]
+    for a in phys[1:]:
+        key = key * (int(a.max(initial=0)) + 1) + a
+    uniq, first, kind = np.unique(key, return_index=True, return_inverse=True)
+    n_kind = uniq.size
+    hour = local_hours(core.at_us).astype(np.int64)
+    per_passage = hour * n_kind + kind[core.attr_index()]
+    n_out = len(OUTCOMES)
+    group = (core.zone * (24 * n_kind) + core.per_row(per_passage)) * n_out + core.outcome
+    return group, kinds.gather(_u32(first)), (core.zones.len() - 1) * 24 * n_kind * n_out
+
+
+def _aggregate_frame(counts: np.ndarray, core: _Core, kinds: pl.DataFrame) -> pl.DataFrame:
+    """The aggregates partition from counts per group (see :func:`_aggregate_codes`)."""
+    groups = np.nonzero(counts)[0]
+    n_out, n_kind = len(OUTCOMES), kinds.height
+    outcome = groups % n_out
+    rest = groups // n_out
+    zone, hk = rest // (24 * n_kind), rest % (24 * n_kind)
+    hour, kind = hk // n_kind, hk % n_kind
+    k = kinds.gather(_u32(kind))
+    return pl.DataFrame(
+        [
+            core.zones.gather(_u32(zone)).alias("zone_id"),
+            pl.Series("hour", hour.astype(np.int8)),
+            k.get_column("vehicle_class"),
+            k.get_column("fuel"),
+            k.get_column("emission_class"),
+            _OUTCOME_CATS.gather(_u32(outcome)).alias("outcome"),
+            pl.Series("passages", counts[groups].astype(np.uint32)),
+        ]
+    ).sort(list(AGGREGATE_KEYS))
+
+
 def _outputs(
-    store: Store, evaluated: pl.DataFrame, days: Sequence[date], passages: pl.DataFrame
-) -> tuple[dict[Key, pl.DataFrame | None], list[DayResult]]:
-    """Every partition the run replaces: records, aggregates, violations, review; the inbox emptied."""
+    store: Store, core: _Core, days: Sequence[date], passages: pl.DataFrame
+) -> tuple[dict[Key, pl.DataFrame | None], list[DayResult], pl.DataFrame]:
+    """Every partition the run replaces (records, aggregates, violations, review; the inbox emptied), the
+    results per day and the violations (for the sanctions)."""
     changes: dict[Key, pl.DataFrame | None] = {}
     for dataset in ("inbox", "violations", "review"):
         for d in days:
             for k in store.partitions(dataset, d):
                 changes[k] = None
-    # one sort by (day, municipality), then each partition is a slice
-    day_codes = (evaluated.get_column("day").to_physical().cast(pl.Int64)).to_numpy()
-    muni = evaluated.get_column("municipality")
-    muni_codes = muni.to_physical().cast(pl.Int64).to_numpy()
-    muni_names = list(muni.dtype.categories.to_list()) if isinstance(muni.dtype, pl.Enum) else []
-    part = (day_codes - (day_codes.min(initial=0))) * max(len(muni_names), 1) + muni_codes
-    order = np.argsort(part, kind="stable")
-    sorted_part = part[order]
-    bounds = np.flatnonzero(np.diff(sorted_part)) + 1
-    starts = np.concatenate([[0], bounds]) if sorted_part.size else np.zeros(0, dtype=np.int64)
-    ends = np.concatenate([bounds, [sorted_part.size]]) if sorted_part.size else np.zeros(0, dtype=np.int64)
-    ordered = evaluated.select([*RECORD_COLUMNS, "day", "municipality"]).gather(pl.Series(order, dtype=pl.UInt32))
-    hours = local_hours(ordered.get_column("at").dt.epoch("us").to_numpy())
-    ordered = ordered.with_columns(pl.Series("hour", hours))
-    slices: dict[tuple[date, str], pl.DataFrame] = {}
-    for a, b in zip(starts.tolist(), ends.tolist(), strict=True):
-        piece = ordered.slice(a, b - a)
-        key = (piece.get_column("day")[0], str(piece.get_column("municipality")[0]))
-        slices[key] = piece.drop("day", "municipality")
+    records = core.records()
+    group, kinds, n_groups = _aggregate_codes(core)
+    slices: dict[tuple[date, str], tuple[int, int]] = {(d, m): (a, b) for d, m, a, b in _partition_bounds(core)}
     for d in days:
         for k in store.partitions("records", d):
-            slices.setdefault((d, k.municipality), ordered.clear().drop("day", "municipality"))
+            slices.setdefault((d, k.municipality), (0, 0))
     counts: dict[date, dict[str, int]] = {d: dict.fromkeys(OUTCOMES, 0) for d in days}
-    for (d, m), new in slices.items():
+    for (d, m), (a, b) in slices.items():
+        new = records.slice(a, b - a)
         old = store.read(Key("records", d, m))
         if old is not None and old.height:
+            # a re-run: records of passages evaluated before are replaced by their natural key
             text = [c for c in ("camera_id", "zone_id", "outcome", "basis", "pseudonym") if c in old.columns]
             cast = [pl.col(c).cast(pl.Utf8) for c in text]
-            old, fresh = old.with_columns(cast), new.drop("hour").with_columns(cast)
+            old, fresh = old.with_columns(cast), new.with_columns(cast)
             kept = old.join(
                 fresh.select("camera_id", "at", "pseudonym").unique(),
                 on=["camera_id", "at", "pseudonym"],
@@ -841,34 +1051,30 @@ def _outputs(
                 nulls_equal=True,
             )
             rec = pl.concat([kept, fresh.select(old.columns)], how="vertical_relaxed").sort("at")
-            rec_hours = rec.with_columns(pl.Series("hour", local_hours(rec.get_column("at").dt.epoch("us").to_numpy())))
+            agg = aggregates(rec)
         else:
-            rec, rec_hours = new.drop("hour"), new
+            rec = new
+            agg = _aggregate_frame(np.bincount(group[a:b], minlength=n_groups), core, kinds)
         if rec.height == 0:
             continue
         changes[Key("records", d, m)] = rec
-        agg = (
-            rec_hours.group_by(list(AGGREGATE_KEYS))
-            .agg(pl.len().cast(pl.UInt32).alias("passages"))
-            .sort(list(AGGREGATE_KEYS))
-        )
         changes[Key("aggregates", d, m)] = agg
         for o, c in agg.group_by("outcome").agg(pl.col("passages").sum()).iter_rows():
             counts[d][str(o)] += int(c)
-    small = evaluated.filter(pl.col("outcome").is_in(["violation", "not_enforceable"]))
-    viol_all = small.filter(pl.col("outcome") == "violation").select([*VIOLATION_COLUMNS, "day", "municipality"])
+    viol_rows = np.nonzero(core.outcome == _VIOLATION)[0]
+    viol_all = core.subset(viol_rows, [*VIOLATION_COLUMNS, "day", "municipality"])
     for (d, m), f in viol_all.partition_by(["day", "municipality"], as_dict=True).items():
         changes[Key("violations", d, str(m))] = _as_text(f.drop("day", "municipality")).sort("at")
-    rev_all = small.filter(pl.col("reason").is_in(list(REVIEW_REASONS))).select(
-        [*REVIEW_COLUMNS, "day", "municipality"]
-    )
+    review_codes = [REASONS.index(r) for r in REVIEW_REASONS]
+    rev_rows = np.nonzero(np.isin(core.per_row(core.reason), review_codes))[0]
+    rev_all = core.subset(rev_rows, [*REVIEW_COLUMNS, "day", "municipality"])
     review_counts: dict[date, int] = {}
     for (d, m), f in rev_all.partition_by(["day", "municipality"], as_dict=True).items():
         changes[Key("review", d, str(m))] = _as_text(f.drop("day", "municipality")).sort("at")
         review_counts[d] = review_counts.get(d, 0) + f.height
     per_day = dict(passages.group_by("day").len().iter_rows())
     results = [DayResult(d, int(per_day.get(d, 0)), counts[d], review=review_counts.get(d, 0)) for d in days]
-    return changes, results
+    return changes, results, viol_all
 
 
 def _as_text(frame: pl.DataFrame) -> pl.DataFrame:

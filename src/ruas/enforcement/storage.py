@@ -27,6 +27,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -109,37 +110,19 @@ class Store:
 
         ``fail_after`` is for fault-injection tests: raise after staging that many files.
         """
+        with self.staging(changes, fail_after=fail_after) as staged:
+            staged.publish()
+
+    def staging(
+        self, changes: Mapping[Key, pl.DataFrame | None], *, fail_after: int | None = None, workers: int = 2
+    ) -> Staging:
+        """Start staging ``changes`` in worker threads; use as a context manager and call ``publish()``.
+
+        Writing Parquet releases the GIL, so the caller can do other work (e.g. database writes) meanwhile.
+        Leaving the block without ``publish()`` (or by an exception) discards every staged file.
+        """
         self.sweep()
-        staged: list[tuple[Path, Path]] = []
-        deletes: list[Path] = []
-        try:
-            for i, (key, frame) in enumerate(changes.items()):
-                if fail_after is not None and i >= fail_after:
-                    raise RuntimeError(f"injected fault after staging {i} partition(s)")
-                target = key.path(self.root)
-                if frame is None or frame.height == 0:
-                    deletes.append(target)
-                    continue
-                target.parent.mkdir(parents=True, exist_ok=True)
-                tmp = target.parent / f".{PART}.{uuid.uuid4().hex}.tmp"
-                with open(tmp, "wb") as handle:
-                    frame.write_parquet(handle, compression="zstd", compression_level=1, statistics=True)
-                    handle.flush()
-                    os.fsync(handle.fileno())
-                staged.append((tmp, target))
-        except BaseException:
-            for tmp, _ in staged:
-                with contextlib.suppress(FileNotFoundError):
-                    tmp.unlink()
-            raise
-        for tmp, target in staged:
-            os.replace(tmp, target)
-        for target in deletes:
-            with contextlib.suppress(FileNotFoundError):
-                target.unlink()
-            _prune(target.parent, self.root)
-        for directory in {t.parent for _, t in staged}:
-            _fsync_dir(directory)
+        return Staging(self.root, changes, fail_after=fail_after, workers=workers)
 
     def sweep(self) -> None:
         """Remove hidden temporaries left by a crashed commit."""
@@ -154,6 +137,93 @@ class Store:
         self.commit(dict.fromkeys(keys))
         shutil.rmtree(self.root / dataset / f"day={day.isoformat()}", ignore_errors=True)
         return len(keys)
+
+
+class Staging:
+    """Output files being written as hidden temporaries beside their targets (see :meth:`Store.staging`)."""
+
+    def __init__(
+        self, root: Path, changes: Mapping[Key, pl.DataFrame | None], *, fail_after: int | None, workers: int
+    ) -> None:
+        self._root = root
+        self._fail_after = fail_after
+        self._deletes = [k.path(root) for k, f in changes.items() if f is None or f.height == 0]
+        self._pool = ThreadPoolExecutor(max(1, workers), thread_name_prefix="ruas-stage")
+        # the largest files first, so the workers finish together
+        items = [(i, k, f) for i, (k, f) in enumerate(changes.items())]
+        order = sorted(items, key=lambda x: -(x[2].height if x[2] is not None else 0))
+        self._futures: list[Future[tuple[Path, Path] | None]] = [
+            self._pool.submit(self._stage, i, k, f) for i, k, f in order
+        ]
+        self._published = False
+
+    def _stage(self, i: int, key: Key, frame: pl.DataFrame | None) -> tuple[Path, Path] | None:
+        if self._fail_after is not None and i >= self._fail_after:
+            raise RuntimeError(f"injected fault after staging {self._fail_after} partition(s)")
+        if frame is None or frame.height == 0:
+            return None
+        target = key.path(self._root)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.parent / f".{PART}.{uuid.uuid4().hex}.tmp"
+        try:
+            with open(tmp, "wb") as handle:
+                frame.write_parquet(handle, compression="zstd", compression_level=1, statistics=True)
+                handle.flush()
+                os.fsync(handle.fileno())
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
+            raise
+        return tmp, target
+
+    def __enter__(self) -> Staging:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if not self._published:
+            self.discard()
+
+    def _wait(self) -> list[tuple[Path, Path]]:
+        """Every staged file; on any failure all are removed and the first error is raised."""
+        staged: list[tuple[Path, Path]] = []
+        error: BaseException | None = None
+        for f in self._futures:
+            try:
+                r = f.result()
+            except BaseException as exc:
+                error = error or exc
+                continue
+            if r is not None:
+                staged.append(r)
+        self._pool.shutdown(wait=True)
+        if error is not None:
+            for tmp, _ in staged:
+                with contextlib.suppress(FileNotFoundError):
+                    tmp.unlink()
+            raise error
+        return staged
+
+    def discard(self) -> None:
+        """Stop staging and remove what was staged."""
+        for f in self._futures:
+            f.cancel()
+        with contextlib.suppress(BaseException):
+            for tmp, _ in self._wait():
+                with contextlib.suppress(FileNotFoundError):
+                    tmp.unlink()
+
+    def publish(self) -> None:
+        """Wait for every file, then rename them into place and delete the emptied partitions."""
+        staged = self._wait()
+        self._published = True
+        for tmp, target in staged:
+            os.replace(tmp, target)
+        for target in self._deletes:
+            with contextlib.suppress(FileNotFoundError):
+                target.unlink()
+            _prune(target.parent, self._root)
+        for directory in {t.parent for _, t in staged}:
+            _fsync_dir(directory)
 
 
 def _prune(directory: Path, root: Path) -> None:

@@ -714,83 +714,330 @@ def decide_arrays(
     vehicle_column: str = "vehicle",
 ) -> IndexedDecisions:
     """The array core of :func:`decide_indexed`: rows given as vehicle rows, zone codes into ``zone_names``
-    and instants in microseconds since the epoch (UTC). For callers that keep their data as arrays."""
+    and instants in microseconds since the epoch (UTC). For callers that keep their data as arrays.
+
+    Built on :func:`decision_table`: each row reads one small code from the table and the code's answer."""
     n = vid_np.size
     if n and (vid_np.min() < 0 or vid_np.max() >= vehicles.height):
         raise InvalidInput(f"{vehicle_column} points outside the vehicle table", field=vehicle_column)
-    counts = np.bincount(zone_code, minlength=len(zone_names)) if n else np.zeros(len(zone_names), dtype=np.int64)
-    present = np.nonzero(counts)[0]
-    plans = {int(z): _ZonePlan.of(book.zone(zone_names[int(z)]), book) for z in present}
+    zone_code = np.asarray(zone_code, dtype=np.int64)
+    present = np.nonzero(np.bincount(zone_code, minlength=len(zone_names)))[0] if n else np.zeros(0, np.int64)
+    table, cell = decision_table(book, vehicles, zone_names, present.tolist(), at_us)
+    code = table.lookup(vid_np, zone_code, cell)
+    blocked0 = table.blocked[code]
+    blocked = blocked0.copy()
+    regulation = table.regulation[code].astype(np.int64)
+    subject = table.subject[code]
+    clause = table.clause[code].astype(np.int64)
+    grant_row = np.full(n, -1, dtype=np.int64)
+    if grants is not None and grants.height and blocked0.any():
+        holders = table.holders(grants)
+        rows = np.nonzero(blocked0 & holders[vid_np])[0]
+        if rows.size:
+            effective, first = table.lift(book, grants, vid_np[rows], zone_code[rows], at_us[rows], cell[rows])
+            blocked[rows] = effective != 0
+            regulation[rows] = table.first_regulation(zone_code[rows], effective)
+            grant_row[rows] = first
+    exempt_clause = np.where(~blocked & subject & (clause >= 0), clause, -1)
+    access = np.where(blocked, 1, np.where(blocked0, 2, 0)).astype(np.uint8)
+    return IndexedDecisions(
+        access,
+        blocked,
+        subject,
+        regulation,
+        exempt_clause,
+        grant_row,
+        table.regulation_ids,
+        table.clause_ids,
+    )
+
+
+_REG_SLOTS = MAX_REGULATIONS_PER_ZONE + 1
+"""Compact codes store the first prohibiting regulation + 1 (0: none) in this many values."""
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionTable:
+    """Every vehicle's answer in every (zone, time cell) that a set of instants touches, as small integer codes.
+
+    A zone's answer for a vehicle can change only at the zone's fixed instants (validity and transition dates),
+    at local midnights (the vehicle's age) and where a daily window opens or closes. :func:`decision_table`
+    cuts time at all of them (a *time cell* is one stretch between cuts with one state of every window),
+    evaluates each zone's condition trees once per distinct (zone stretch, window state) for the whole
+    vehicle table, and stores per vehicle and column one compact code: the first prohibiting regulation,
+    whether the vehicle is subject to a regulation in force, and the exemption clause that holds. A row
+    (vehicle, zone, cell) then reads its code with two array gathers (:meth:`lookup`), and the per-code
+    arrays (``blocked``, ``regulation``, ``subject``, ``clause``, ``zone``) answer for every row at once.
+
+    ``extra`` rows appended after the vehicles answer every column with the caller's own codes
+    ``extra_base + j`` (j = 0, 1, ...): a caller can route rows that need no rule (e.g. unreadable plates)
+    through the same gather. Held exemptions lift prohibitions afterwards, for the few rows whose vehicle
+    holds one (:meth:`holders`, :meth:`lift`), as :meth:`ruas.domain.regulation.ExemptionGrant.covers` says.
+    """
+
+    codes: np.ndarray
+    """(vehicles + extra) x columns: the code of each vehicle in each column (uint16, or uint32 if needed)."""
+    raw: np.ndarray
+    """vehicles x columns: the packed answer (prohibiting regulations in bits 0-15, subject regulations in
+    bits 16-31, the holding clause in bits 32-47), for lifting prohibitions by held exemptions."""
+    column_of: np.ndarray
+    """zones x cells: the column a zone reads in a time cell (-1: zone not in the table)."""
+    zone: np.ndarray
+    """Per code: the zone code (-1 for extra codes)."""
+    blocked: np.ndarray
+    """Per code: some regulation prohibits (before held exemptions)."""
+    regulation: np.ndarray
+    """Per code: the first prohibiting regulation, an index into ``regulation_ids`` (-1: none)."""
+    subject: np.ndarray
+    """Per code: the vehicle is subject to a regulation of the zone in force."""
+    clause: np.ndarray
+    """Per code: the exemption clause that holds, an index into ``clause_ids`` (-1: none)."""
+    regulation_ids: tuple[str, ...]
+    clause_ids: tuple[str, ...]
+    reg_base: np.ndarray
+    """Per zone code: the index of its first regulation in ``regulation_ids``."""
+    plans: Mapping[int, _ZonePlan]
+    zone_names: tuple[str, ...]
+    extra_base: int
+    n_vehicles: int
+
+    def lookup(self, vid: np.ndarray, zone: np.ndarray, cell: np.ndarray) -> np.ndarray:
+        """The code of each row (vehicle row or extra row ``n_vehicles + j``, zone code, time cell)."""
+        n_cells = self.column_of.shape[1]
+        col = self.column_of.ravel()[zone.astype(np.int64) * n_cells + cell]
+        out: np.ndarray = self.codes.ravel()[vid.astype(np.int64) * self.codes.shape[1] + col]
+        return out
+
+    def raw_lookup(self, vid: np.ndarray, zone: np.ndarray, cell: np.ndarray) -> np.ndarray:
+        """The packed answer of each row (vehicle rows only)."""
+        n_cells = self.column_of.shape[1]
+        col = self.column_of.ravel()[zone.astype(np.int64) * n_cells + cell]
+        out: np.ndarray = self.raw.ravel()[vid.astype(np.int64) * self.raw.shape[1] + col]
+        return out
+
+    def holders(self, grants: pl.DataFrame) -> np.ndarray:
+        """Per vehicle row (and extra row): whether it holds one of ``grants`` (:data:`GRANT_SCHEMA`)."""
+        out = np.zeros(self.codes.shape[0], dtype=bool)
+        if grants.height:
+            held = grants.get_column("vehicle").cast(pl.Int64).to_numpy()
+            out[held[held < self.n_vehicles]] = True
+        return out
+
+    def first_regulation(self, zone: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """The first regulation set in each row's prohibition mask, as an index into ``regulation_ids``."""
+        low = _LOW_BIT[(mask & np.uint64(0xFFFF)).astype(np.int64)]
+        return np.where(low >= 0, self.reg_base[zone] + low, -1).astype(np.int64)
+
+    def lift(
+        self,
+        book: RuleBook,
+        grants: pl.DataFrame,
+        vid: np.ndarray,
+        zone: np.ndarray,
+        at_us: np.ndarray,
+        cell: np.ndarray,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """For rows (vehicle rows, zone codes, instants, cells): the prohibitions left after the held
+        ``grants`` lift what they cover (bit mask per row), and the first grant that lifted one (-1: none)."""
+        prohibit = self.raw_lookup(vid, zone, cell) & np.uint64(0xFFFF)
+        lifted, first = _lifted(book, self.plans, self.zone_names, zone, vid, at_us, prohibit, grants)
+        return prohibit & ~lifted, first
+
+
+def decision_table(
+    book: RuleBook,
+    vehicles: pl.DataFrame,
+    zone_names: Sequence[str],
+    zones: Sequence[int],
+    at_us: np.ndarray,
+    *,
+    extra: int = 0,
+) -> tuple[DecisionTable, np.ndarray]:
+    """The :class:`DecisionTable` of ``vehicles`` in the zones ``zones`` (codes into ``zone_names``) for the
+    instants ``at_us`` (µs since the epoch, UTC), and the time cell of each instant.
+
+    The work is per vehicle and distinct (zone stretch, window state), not per instant: a million instants
+    over a few days cost a handful of vectorised tree evaluations over the vehicle table plus one
+    ``searchsorted`` per instant.
+    """
+    at_us = np.asarray(at_us, dtype=np.int64)
+    plans = {int(z): _ZonePlan.of(book.zone(zone_names[int(z)]), book) for z in zones}
     all_trees = [t for p in plans.values() for t in p.trees()]
     prepared = prepare_vehicles(vehicles, all_trees) if all_trees else vehicles
-
-    codes = np.zeros(n, dtype=np.uint64)
-    reg_ids: list[str] = []
-    clause_names: list[str] = []
-    reg_base = np.zeros(len(zone_names), dtype=np.int64)
-    clause_base = np.zeros(len(zone_names), dtype=np.int64)
-    for z, plan in plans.items():
-        reg_base[z], clause_base[z] = len(reg_ids), len(clause_names)
-        reg_ids.extend(r.id for r in plan.regulations)
-        clause_names.extend(plan.clause_ids())
-        rows = np.nonzero(zone_code == z)[0] if len(plans) > 1 else np.arange(n)
-        if not plan.regulations:
-            codes[rows] = np.uint64(_NO_CLAUSE << 32)
-            continue
-        t = at_us[rows]
-        trees = plan.trees()
-        # the stretches: local days (age is fixed within one) cut at every fixed instant of the trees
-        days = _local_day_starts_us(int(t.min()), int(t.max()))
+    nv = vehicles.height
+    # global cuts: local midnights over the instants and every fixed instant of every tree in that span
+    zone_cuts: dict[int, list[datetime]] = {}
+    zone_windows: dict[int, list[TimeWindow]] = {}
+    if at_us.size:
+        days = _local_day_starts_us(int(at_us.min()), int(at_us.max()))
         lo, hi = days[0], days[-1] + timedelta(days=2)
-        cuts = sorted({*days, *(p for c in trees for p in instant_thresholds(c) if lo < p < hi)})
-        cut_us = np.array([_us(p) for p in cuts], dtype=np.int64)
-        seg = np.searchsorted(cut_us, t, side="right") - 1
-        windows = sorted(
+    else:
+        epoch = datetime(1970, 1, 1, tzinfo=UTC)
+        days, lo, hi = [epoch], epoch, epoch  # no instants: one empty stretch, no thresholds
+    for z, plan in plans.items():
+        if not plan.regulations:
+            continue
+        trees = plan.trees()
+        zone_cuts[z] = sorted({*days, *(p for c in trees for p in instant_thresholds(c) if lo < p < hi)})
+        wins = sorted(
             {n.value for c in trees for n in walk(c) if isinstance(n, Leaf) and n.op is Op.IN_WINDOW},
             key=lambda w: w.expression,
         )
-        if len(windows) > 8:
-            raise InvalidInput(f"zone {zone_names[z]} tests {len(windows)} windows; at most 8 are supported")
-        combo = np.zeros(rows.size, dtype=np.int64)
-        for j, w in enumerate(windows):
-            combo |= _window_column(w, t).astype(np.int64) << j
+        if len(wins) > 8:
+            raise InvalidInput(f"zone {zone_names[z]} tests {len(wins)} windows; at most 8 are supported")
+        zone_windows[z] = wins
+    cuts = sorted({*days, *(p for cs in zone_cuts.values() for p in cs)})
+    cut_us = np.array([_us(p) for p in cuts], dtype=np.int64)
+    windows = sorted({w for ws in zone_windows.values() for w in ws}, key=lambda w: w.expression)
+    stretch = np.searchsorted(cut_us, at_us, side="right") - 1
+    stretch = np.maximum(stretch, 0)  # instants before the first local midnight cannot occur; keep indices valid
+    combo = np.zeros(at_us.size, dtype=np.int64)
+    for j, w in enumerate(windows):
+        combo |= _window_column(w, at_us).astype(np.int64) << j
+    if len(windows) <= 16:
         n_combo = 1 << len(windows)
-        leaves = _LeafTable.of(trees)
-        base = prepared.select(
-            [_Compiler({}).leaf(leaf).alias(name) for leaf, name in leaves.names.items()] + ["_det_year", "_det_md"]
-        )
-        used = np.nonzero(np.bincount(seg, minlength=len(cuts)))[0]
-        day_of = {i: cuts[i].astimezone(LOCAL_TZ).date() for i in used.tolist()}
-        ages = {d: f"_age_{d.isoformat()}" for d in set(day_of.values())}
-        base = base.with_columns([_age_expr(pl.lit(d)).alias(col) for d, col in ages.items()])
-        exprs = []
-        for i in used.tolist():
-            for c in range(n_combo):
-                open_w = frozenset(w for j, w in enumerate(windows) if c >> j & 1)
-                comp = _CellCompiler({}, None, at=cuts[i], leaves=leaves, age_col=ages[day_of[i]], open_windows=open_w)
-                exprs.append(plan.code(comp).alias(f"_c{i}_{c}"))
-        table = base.select(exprs).to_numpy().astype(np.uint64)  # vehicles x (used stretches x window states)
-        slot = np.zeros(len(cuts), dtype=np.int64)
-        slot[used] = np.arange(used.size)
-        col = slot[seg] * n_combo + combo if (n_combo > 1 or used.size > 1) else 0
-        codes[rows] = table.ravel()[vid_np[rows] * table.shape[1] + col]
-
-    prohibit = codes & np.uint64(0xFFFF)
-    subject = ((codes >> np.uint64(16)) & np.uint64(0xFFFF)) != 0
-    clause = ((codes >> np.uint64(32)) & np.uint64(0xFFFF)).astype(np.int64)
-    grant_row = np.full(n, -1, dtype=np.int64)
-    effective = prohibit
-    if grants is not None and grants.height and prohibit.any():
-        lifted, grant_row = _lifted(book, plans, zone_names, zone_code, vid_np, at_us, prohibit, grants)
-        effective = prohibit & ~lifted
-    blocked = effective != 0
-    low = _LOW_BIT[effective.astype(np.int64)]
-    reg_index = np.where(blocked, reg_base[zone_code] + low, -1)
-    exempt_clause = np.where(~blocked & subject & (clause != _NO_CLAUSE), clause_base[zone_code] + clause, -1)
-    access = np.where(blocked, 1, np.where(prohibit != 0, 2, 0)).astype(np.uint8)
-    return IndexedDecisions(
-        access, blocked, subject, reg_index, exempt_clause, grant_row, tuple(reg_ids), tuple(clause_names)
+        combo_value = np.arange(n_combo, dtype=np.int64)
+    else:
+        combo_value, combo = np.unique(combo, return_inverse=True)
+        n_combo = combo_value.size
+    cell_key = stretch * n_combo + combo
+    n_keys = len(cuts) * n_combo
+    if n_keys <= 1 << 22:
+        used = np.nonzero(np.bincount(cell_key, minlength=n_keys))[0] if at_us.size else np.zeros(0, np.int64)
+        index = np.zeros(n_keys, dtype=np.int64)
+        index[used] = np.arange(used.size)
+        cell = index[cell_key]
+    else:
+        used, cell = np.unique(cell_key, return_inverse=True)
+    used_stretch, used_combo = used // n_combo, combo_value[used % n_combo]
+    n_cells = max(int(used.size), 1)
+    column_of = np.full((len(zone_names), n_cells), -1, dtype=np.int64)
+    raw_parts: list[np.ndarray] = []
+    code_parts: list[np.ndarray] = []
+    reg_ids: list[str] = []
+    clause_names: list[str] = []
+    reg_base = np.zeros(max(len(zone_names), 1), dtype=np.int64)
+    lut_zone: list[np.ndarray] = []
+    lut_blocked: list[np.ndarray] = []
+    lut_reg: list[np.ndarray] = []
+    lut_subject: list[np.ndarray] = []
+    lut_clause: list[np.ndarray] = []
+    n_cols = 0
+    offset = 0
+    for z, plan in plans.items():
+        reg_base[z] = len(reg_ids)
+        clause0 = len(clause_names)
+        reg_ids.extend(r.id for r in plan.regulations)
+        clause_names.extend(plan.clause_ids())
+        n_clauses = len(plan.clause_ids())
+        if not plan.regulations:
+            raw = np.full((nv, 1), np.uint64(_NO_CLAUSE << 32), dtype=np.uint64)
+            column_of[z, :] = n_cols
+        else:
+            pairs, pair_of_cell = _zone_columns(
+                zone_cuts[z], zone_windows[z], cut_us, windows, used_stretch, used_combo
+            )
+            column_of[z, : used.size] = n_cols + pair_of_cell
+            raw = _zone_raw(prepared, plan, zone_cuts[z], zone_windows[z], pairs, nv)
+        raw_parts.append(raw)
+        # the compact code: first prohibiting regulation + 1, subject flag, holding clause + 1
+        low = _LOW_BIT[(raw & np.uint64(0xFFFF)).astype(np.int64)].astype(np.int64)
+        subj = (((raw >> np.uint64(16)) & np.uint64(0xFFFF)) != 0).astype(np.int64)
+        cl = ((raw >> np.uint64(32)) & np.uint64(0xFFFF)).astype(np.int64)
+        cl1 = np.where(cl == _NO_CLAUSE, 0, cl + 1)
+        code_parts.append(offset + (low + 1) + _REG_SLOTS * (subj + 2 * cl1))
+        size = _REG_SLOTS * 2 * (n_clauses + 1)
+        k = np.arange(size, dtype=np.int64)
+        k_low, k_subj, k_cl = k % _REG_SLOTS - 1, (k // _REG_SLOTS) % 2, k // (2 * _REG_SLOTS) - 1
+        lut_zone.append(np.full(size, z, dtype=np.int64))
+        lut_blocked.append(k_low >= 0)
+        # codes that name a regulation the zone does not have never occur; they answer "none"
+        lut_reg.append(np.where((k_low >= 0) & (k_low < len(plan.regulations)), reg_base[z] + k_low, -1))
+        lut_subject.append(k_subj == 1)
+        lut_clause.append(np.where(k_cl >= 0, clause0 + k_cl, -1))
+        n_cols += raw.shape[1]
+        offset += size
+    extra_base = offset
+    total = extra_base + extra
+    dtype = np.uint16 if total <= np.iinfo(np.uint16).max else np.uint32
+    codes = np.empty((nv + extra, max(n_cols, 1)), dtype=dtype)
+    if n_cols:
+        codes[:nv] = np.hstack(code_parts)
+    else:
+        codes[:nv] = 0
+    for j in range(extra):
+        codes[nv + j] = extra_base + j
+    lut_zone.append(np.full(extra, -1, dtype=np.int64))
+    lut_blocked.append(np.zeros(extra, dtype=bool))
+    lut_reg.append(np.full(extra, -1, dtype=np.int64))
+    lut_subject.append(np.zeros(extra, dtype=bool))
+    lut_clause.append(np.full(extra, -1, dtype=np.int64))
+    table = DecisionTable(
+        codes=codes,
+        raw=np.hstack(raw_parts) if raw_parts else np.zeros((nv, 1), dtype=np.uint64),
+        column_of=column_of,
+        zone=np.concatenate(lut_zone),
+        blocked=np.concatenate(lut_blocked),
+        regulation=np.concatenate(lut_reg),
+        subject=np.concatenate(lut_subject),
+        clause=np.concatenate(lut_clause),
+        regulation_ids=tuple(reg_ids),
+        clause_ids=tuple(clause_names),
+        reg_base=reg_base,
+        plans=plans,
+        zone_names=tuple(zone_names),
+        extra_base=extra_base,
+        n_vehicles=nv,
     )
+    return table, cell.astype(np.int64)
+
+
+def _zone_columns(
+    zone_cuts: Sequence[datetime],
+    zone_windows: Sequence[TimeWindow],
+    cut_us: np.ndarray,
+    windows: Sequence[TimeWindow],
+    used_stretch: np.ndarray,
+    used_combo: np.ndarray,
+) -> tuple[list[tuple[int, int]], np.ndarray]:
+    """The distinct (zone stretch, zone window state) pairs of the used time cells, and each cell's pair."""
+    zone_cut_us = np.array([_us(p) for p in zone_cuts], dtype=np.int64)
+    local = np.searchsorted(zone_cut_us, cut_us[used_stretch], side="right") - 1
+    state = np.zeros(used_stretch.size, dtype=np.int64)
+    for j, w in enumerate(zone_windows):
+        state |= ((used_combo >> windows.index(w)) & 1) << j
+    key = local * (1 << len(zone_windows)) + state
+    distinct, pair_of_cell = np.unique(key, return_inverse=True)
+    pairs = [(int(k) >> len(zone_windows), int(k) & ((1 << len(zone_windows)) - 1)) for k in distinct.tolist()]
+    return pairs, pair_of_cell.astype(np.int64)
+
+
+def _zone_raw(
+    prepared: pl.DataFrame,
+    plan: _ZonePlan,
+    zone_cuts: Sequence[datetime],
+    zone_windows: Sequence[TimeWindow],
+    pairs: Sequence[tuple[int, int]],
+    nv: int,
+) -> np.ndarray:
+    """The packed answer (see :meth:`_ZonePlan.code`) of every vehicle for each (stretch, window state) pair."""
+    if not pairs:
+        return np.zeros((nv, 1), dtype=np.uint64)
+    trees = plan.trees()
+    leaves = _LeafTable.of(trees)
+    base = prepared.select(
+        [_Compiler({}).leaf(leaf).alias(name) for leaf, name in leaves.names.items()] + ["_det_year", "_det_md"]
+    )
+    day_of = {i: zone_cuts[i].astimezone(LOCAL_TZ).date() for i, _ in pairs}
+    ages = {d: f"_age_{d.isoformat()}" for d in set(day_of.values())}
+    base = base.with_columns([_age_expr(pl.lit(d)).alias(col) for d, col in ages.items()])
+    exprs = []
+    for k, (i, state) in enumerate(pairs):
+        open_w = frozenset(w for j, w in enumerate(zone_windows) if state >> j & 1)
+        comp = _CellCompiler({}, None, at=zone_cuts[i], leaves=leaves, age_col=ages[day_of[i]], open_windows=open_w)
+        exprs.append(plan.code(comp).alias(f"_c{k}"))
+    out: np.ndarray = base.select(exprs).to_numpy().astype(np.uint64)
+    return out.reshape(nv, len(pairs))
 
 
 def _labels(names: list[str], index: np.ndarray) -> pl.Series:
@@ -867,10 +1114,12 @@ def _lifted(
 __all__ = [
     "ACCESS_CODES",
     "GRANT_SCHEMA",
+    "DecisionTable",
     "IndexedDecisions",
     "decide_arrays",
     "decide_batch",
     "decide_indexed",
+    "decision_table",
     "grants_frame",
     "prepare_vehicles",
     "timeline_batch",
