@@ -16,7 +16,6 @@ from rich.console import Console
 from rich.markup import escape
 
 from ruas.bundling.matrix import RoadNetworkMatrix, StraightLineMatrix, TravelMatrixProvider
-from ruas.bundling.report import analyse, markdown
 from ruas.bundling.scenario import Scenario, load_scenario
 from ruas.domain.errors import InvalidInput, RuasError
 from ruas.register.store import Register, default_data_dir
@@ -61,6 +60,8 @@ def bundle_cmd(
 ) -> None:
     """Would bundling deliveries via a hub save vehicle movements, kilometres, emissions and money?"""
     try:
+        from ruas.bundling.report import analyse, markdown  # the solver (PyVRP) loads only when a plan is made
+
         sc = resolve_scenario(scenario)
         if time_limit is not None and time_limit <= 0:
             raise InvalidInput("--time-limit must be a positive number of seconds", field="time_limit")
