@@ -13,7 +13,6 @@ Distances are whole metres and durations whole seconds (PyVRP works on integers)
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -55,14 +54,6 @@ class TravelMatrixProvider(Protocol):
     ) -> TravelMatrix:
         """Square matrices over ``points`` for a vehicle of ``vehicle_class`` leaving at ``depart``."""
         ...
-
-
-def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Great-circle distance in metres between two WGS84 points."""
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(a)))
 
 
 def haversine_matrix_m(points: Sequence[tuple[float, float]]) -> npt.NDArray[np.float64]:
