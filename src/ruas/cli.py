@@ -381,7 +381,7 @@ def serve_cmd(
     port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
     workers: Annotated[int, typer.Option(help="worker processes")] = 1,
 ) -> None:
-    """Start the HTTP API (and later the portal) on the embedded default or RUAS_DATA_DIR / RUAS_DATABASE_URL."""
+    """Start the portal and the HTTP API on the embedded default or RUAS_DATA_DIR / RUAS_DATABASE_URL."""
     import uvicorn
 
     from ruas.core.config import Settings
@@ -397,7 +397,10 @@ def serve_cmd(
         )
         if settings.demo_accounts:
             _run(lambda: _demo_accounts(register))
-    out.print(f"RUAS API on http://{host}:{port}/api/v1 (docs: /api/v1/docs), register in {register.path}")
+    out.print(
+        f"RUAS portal on http://{host}:{port}/ and API on http://{host}:{port}/api/v1 (docs: /api/v1/docs), "
+        f"register in {register.path}"
+    )
     uvicorn.run("ruas.api.app:serve_app", factory=True, host=host, port=port, workers=workers, log_level="warning")
 
 
