@@ -99,6 +99,21 @@ def test_review_queue_is_scoped(api: Any, enf: Enf, token: Callable[..., dict[st
     assert api.get("/api/v1/enforcement/review", headers=ams).json()["total"] == 0
 
 
+def test_every_review_listing_that_shows_plates_is_logged(
+    api: Any, enf: Enf, token: Callable[..., dict[str, str]]
+) -> None:
+    """The queue shows plates as read: who listed which items is in the access log; an empty listing is not."""
+    admin = token("region", "admin")
+    body = {"passages": [{"camera_id": "CAM-HLM-1", "at": HLM[1], "plate": "VQ402A", "confidence": 0.4}]}
+    assert api.post("/api/v1/enforcement/passages", json=body, headers=admin).status_code == 200
+    enf.run()
+    shown = api.get("/api/v1/enforcement/review", headers=token("hlm", "officer", ("GM0392",))).json()["items"]
+    assert api.get("/api/v1/enforcement/review", headers=token("ams", "officer", ("GM0363",))).json()["items"] == []
+    with session_scope(enf.ctx.engine) as s:
+        rows = list(s.scalars(select(ViolationAccess).where(ViolationAccess.action == "review_list")))
+    assert [(r.actor, r.detail["ids"]) for r in rows] == [("hlm", [i["id"] for i in shown])]
+
+
 @pytest.mark.parametrize(("offset", "status"), [(2**31 - 1, 200), (2**31, 422), (2**70, 422), (-1, 422)])
 def test_violation_list_offset_is_bounded(
     api: Any, token: Callable[..., dict[str, str]], offset: int, status: int

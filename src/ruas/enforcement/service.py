@@ -365,9 +365,19 @@ def view_sanction(
 
 
 def review_queue(
-    store: Store, principal: Principal, *, municipality: str | None = None, day: date | None = None, limit: int = 100
+    store: Store,
+    principal: Principal,
+    *,
+    municipality: str | None = None,
+    day: date | None = None,
+    limit: int = 100,
+    log: tuple[Session, datetime] | None = None,
 ) -> dict[str, Any]:
-    """Reads that cannot be enforced as they are (low confidence, unknown plate), for the officer to check."""
+    """Reads that cannot be enforced as they are (low confidence, unknown plate), for the officer to check.
+
+    The items show plates as read, so a listing is logged in the access log (action ``review_list``, the ids
+    shown) when ``log`` gives the session and the instant; only counting the queue (``limit=0``) is not.
+    """
     codes = _scope(principal, municipality)
     keys = [k for k in store.partitions("review", day) if codes is None or k.municipality in codes]
     f = store.read_many(keys)
@@ -388,6 +398,18 @@ def review_queue(
         }
         for r in f.head(limit).iter_rows(named=True)
     ]
+    if log is not None and items:
+        session, now = log
+        session.add(
+            ViolationAccess(
+                at=now,
+                actor=principal.username,
+                action="review_list",
+                sanction_id=None,
+                municipality=municipality,
+                detail={"ids": [i["id"] for i in items], "day": day.isoformat() if day else None},
+            )
+        )
     return {"total": f.height, "items": items}
 
 

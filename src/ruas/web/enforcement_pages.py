@@ -101,7 +101,7 @@ def _list_context(
         "municipalities": _municipalities(codes),
         "zones": _zones(register, db, codes),
         "zone_names": zone_names,
-        "review_total": service.review_queue(Store(register.path), principal, limit=1)["total"],
+        "review_total": service.review_queue(Store(register.path), principal, limit=0)["total"],
         "can_export": principal.role == "admin",
     }
 
@@ -190,6 +190,7 @@ def _review_context(
         municipality=filters.get("municipality"),
         day=_day(filters.get("day")),
         limit=500,
+        log=(db, now_utc()),
     )
     book = register.book
     grouped: dict[str, dict[str, Any]] = {}

@@ -103,12 +103,15 @@ def get_violation(
 def get_review(
     principal: CurrentPrincipal,
     register: CurrentRegister,
+    db: DbSession,
     municipality: Annotated[str | None, Query(max_length=6)] = None,
     day: date | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> dict[str, Any]:
-    """The review queue: low-confidence reads and plates not in the register, newest first."""
-    return service.review_queue(Store(register.path), principal, municipality=municipality, day=day, limit=limit)
+    """The review queue: low-confidence reads and plates not in the register, newest first (each listing logged)."""
+    return service.review_queue(
+        Store(register.path), principal, municipality=municipality, day=day, limit=limit, log=(db, now_utc())
+    )
 
 
 class ReviewDecision(BaseModel):
