@@ -13,9 +13,8 @@ from ruas.bundling.plan import Planner
 from ruas.bundling.scenario import scenario_from_data
 from ruas.domain.timeutil import LOCAL_TZ
 from ruas.register.store import Register
-
-routing_service = pytest.importorskip("ruas.routing.service")
-routing_generate = pytest.importorskip("ruas.routing.generate")
+from ruas.routing import generate as routing_generate
+from ruas.routing import service as routing_service
 
 CENTRE = (52.30, 4.70)  # outside every zone of the register: the grid's own OSM-like restrictions only
 POINTS = [(52.300, 4.700), (52.302, 4.703), (52.298, 4.696)]
