@@ -24,7 +24,7 @@ import polars as pl
 from ruas.domain.conditions import FIELDS, All, Any_, Condition, Leaf, Not, Op, age_values, instant_thresholds, walk
 from ruas.domain.errors import InvalidInput
 from ruas.domain.regulation import Clause, ExemptionGrant, GrantStatus, Regulation, Status, Zone, ZoneStatus
-from ruas.domain.timeutil import LOCAL_TZ, local_midnight, require_aware
+from ruas.domain.timeutil import LOCAL_TZ, add_years, local_midnight, require_aware
 from ruas.domain.vehicle import EmissionClass
 from ruas.domain.windows import TimeWindow, parse_window
 from ruas.rules.engine import RuleBook
@@ -278,8 +278,8 @@ def _cmp_py(op: Op, a: datetime, b: datetime) -> bool:
     return {Op.LT: a < b, Op.LE: a <= b, Op.GT: a > b, Op.GE: a >= b}[op]
 
 
-_CODES = {"allowed": 0, "window_only": 1, "not_allowed": 2}
-_NAMES = np.array(["allowed", "window_only", "not_allowed"])
+_CODES = {"allowed": 0, "window_only": 1, "not_allowed": 2, "allowed_with_exemption": 3}
+_NAMES = np.array(["allowed", "window_only", "not_allowed", "allowed_with_exemption"])
 
 
 def _state_expr(conds: Sequence[Condition], windows: bool, **kw: Any) -> pl.Expr:
@@ -299,18 +299,29 @@ def timeline_batch(
     *,
     start: datetime,
     end: datetime,
+    grants: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Timelines of many vehicles in many zones over ``[start, end)``, vectorised.
 
     Returns one row per segment: ``plate``, ``zone_id``, ``start``, ``end`` (UTC
-    Datetime) and ``state`` (``allowed``, ``not_allowed``, ``window_only``) — the
-    same segments as :func:`ruas.rules.engine.timeline` without exemptions held.
+    Datetime) and ``state`` (``allowed``, ``not_allowed``, ``window_only``, and
+    ``allowed_with_exemption`` where a held exemption lifts a prohibition) — the
+    same segments as :func:`ruas.rules.engine.timeline` with the same grants.
+
+    ``grants`` (:data:`GRANT_SCHEMA`, ``vehicle`` = row of ``vehicles``; see
+    :func:`grants_frame`) are the exemptions the vehicles hold. A grant counts in a
+    zone as :meth:`ruas.domain.regulation.ExemptionGrant.covers` says: its type is
+    listed by the regulation, the zone (or its municipality) is one it names, and the
+    moment lies in its validity ``[start, end)``; a grant with a daily window is
+    read like the zone's own windows (the stretch becomes ``window_only``).
 
     How: the zone's answer can change only at its fixed instants (zone start,
     transition dates) and where a vehicle turns one of the ages its rules name.
     Vehicle leaves are computed once per vehicle; the tree is then evaluated once
     per fixed instant with the time leaves folded to constants, and once per age
     (at each vehicle's own birthday instant). Runs of equal states become segments.
+    Vehicles holding a grant that can count in a zone are then redone there per
+    regulation, at the zone's instants plus their own grant bounds and birthdays.
     """
     require_aware(start, "start")
     require_aware(end, "end")
@@ -322,6 +333,7 @@ def timeline_batch(
     end_us = _us(end)
     zones = [book.zone(z) for z in zone_ids]
     zone_conds = {z.id: [c for _, c in _zone_conditions(z, book)] for z in zones}
+    held = _held_grants(grants, n)
     # per-vehicle work is done once for all zones
     prepared = prepare_vehicles(vehicles, [c for cs in zone_conds.values() for c in cs])
     age_days: dict[int, pl.Series] = {}
@@ -389,7 +401,13 @@ def timeline_batch(
             extra_vid.append(vids[keep])
             extra_t.append(t_us[keep])
             extra_s.append(st[keep])
-        out_frames.append(_build_segments(plates, states, point_us, end_us, extra_vid, extra_t, extra_s, zone_id))
+        zone_frame = _build_segments(plates, states, point_us, end_us, extra_vid, extra_t, extra_s, zone_id)
+        relevant = _zone_grants(held, zone, book)
+        if relevant:
+            zone_frame = _with_grant_holders(
+                zone_frame, plates, table, zone, book, conds, leaves, relevant, point_us, start, end, ages
+            )
+        out_frames.append(zone_frame)
     if not out_frames:
         return _segments_frame(
             plates,
@@ -398,8 +416,143 @@ def timeline_batch(
             np.zeros(0, dtype=np.int64),
             np.zeros(0, dtype=np.uint8),
             "",
+        ).drop("_vid")
+    return pl.concat(out_frames).drop("_vid")
+
+
+@dataclass(frozen=True, slots=True)
+class _HeldGrant:
+    """One held grant as the timeline reads it: vehicle row, validity in µs (None: unbounded), where, window."""
+
+    vehicle: int
+    type_id: str
+    start_us: int | None
+    end_us: int | None
+    zones: frozenset[str]
+    municipalities: frozenset[str]
+    window: TimeWindow | None
+
+
+def _held_grants(grants: pl.DataFrame | None, n_vehicles: int) -> list[_HeldGrant]:
+    """The rows of a :data:`GRANT_SCHEMA` frame (few: the exemptions a fleet holds) as :class:`_HeldGrant`."""
+    if grants is None or grants.height == 0:
+        return []
+    missing = [c for c in GRANT_SCHEMA if c not in grants.columns]
+    if missing:
+        raise InvalidInput(f"grants frame lacks the columns {missing}", field=missing[0])
+    g = grants.select(list(GRANT_SCHEMA)).cast(GRANT_SCHEMA)  # type: ignore[arg-type]
+    if g.get_column("vehicle").null_count():
+        raise InvalidInput("grants frame: every grant needs a vehicle row", field="vehicle")
+    starts = g.get_column("start").dt.epoch("us").to_list()
+    ends = g.get_column("end").dt.epoch("us").to_list()
+    out = []
+    for k, row in enumerate(g.iter_rows(named=True)):
+        vid = int(row["vehicle"])
+        if vid >= n_vehicles:
+            raise InvalidInput(f"grant {row['grant_id']} points outside the vehicle table", field="vehicle")
+        out.append(
+            _HeldGrant(
+                vehicle=vid,
+                type_id=str(row["type_id"]),
+                start_us=starts[k],
+                end_us=ends[k],
+                zones=frozenset(row["zones"] or ()),
+                municipalities=frozenset(row["municipalities"] or ()),
+                window=None if row["window"] is None else parse_window(row["window"]),
+            )
         )
-    return pl.concat(out_frames)
+    return out
+
+
+def _zone_grants(held: Sequence[_HeldGrant], zone: Zone, book: RuleBook) -> list[tuple[_HeldGrant, np.ndarray]]:
+    """The grants that can count in ``zone``, each with the in-force regulations (bool per regulation) it lifts."""
+    regs = [r for r in zone.regulations if r.status is Status.IN_FORCE]
+    out = []
+    for g in held:
+        if (g.zones and zone.id not in g.zones) or (g.municipalities and zone.authority not in g.municipalities):
+            continue
+        lifts = np.array([g.type_id in r.exemption_types for r in regs], dtype=bool)
+        if lifts.any():
+            out.append((g, lifts))
+    return out
+
+
+def _with_grant_holders(
+    zone_frame: pl.DataFrame,
+    plates: pl.Series,
+    table: pl.DataFrame,
+    zone: Zone,
+    book: RuleBook,
+    conds: Sequence[Condition],
+    leaves: _LeafTable,
+    relevant: Sequence[tuple[_HeldGrant, np.ndarray]],
+    point_us: np.ndarray,
+    start: datetime,
+    end: datetime,
+    ages: Sequence[int],
+) -> pl.DataFrame:
+    """``zone_frame`` with the segments of the vehicles holding ``relevant`` grants redone with their grants.
+
+    As :func:`ruas.rules.engine.timeline`: a regulation blocks at a moment unless a grant listed for it is
+    valid then; daily windows (the zone's and the grants') are read all open and all closed; a stretch
+    where some regulation prohibits but every prohibition is lifted is ``allowed_with_exemption``.
+    """
+    start_us, end_us = _us(start), _us(end)
+    holders = sorted({g.vehicle for g, _ in relevant})
+    first_adm = table.get_column("first_admission").gather(pl.Series(holders, dtype=pl.UInt32)).to_list()
+    vid_parts: list[np.ndarray] = []
+    t_parts: list[np.ndarray] = []
+    for vid, det in zip(holders, first_adm, strict=True):
+        own = {_us(local_midnight(add_years(det, a))) for a in ages}
+        for g, _ in relevant:
+            if g.vehicle == vid:
+                own.update(b for b in (g.start_us, g.end_us) if b is not None)
+        inside = np.array(sorted(t for t in own if start_us < t < end_us), dtype=np.int64)
+        times = np.union1d(point_us, inside)
+        vid_parts.append(np.full(times.size, vid, dtype=np.int64))
+        t_parts.append(times)
+    vids, t_us = np.concatenate(vid_parts), np.concatenate(t_parts)  # sorted by vehicle, then instant
+    long = (
+        pl.DataFrame({"_vid": pl.Series(vids, dtype=pl.UInt32)})
+        .join(table.with_row_index("_vid"), on="_vid", how="left", maintain_order="left")
+        .with_columns(pl.Series(AT, t_us, dtype=pl.Int64).cast(pl.Datetime("us", "UTC")))
+    )
+    long = long.with_columns(_age_expr(pl.col(AT).dt.convert_time_zone("Europe/Amsterdam").dt.date()))
+    exprs = []
+    for i, c in enumerate(conds):
+        exprs.append(_PointCompiler({}, True, at=None, leaves=leaves).expr(c).alias(f"_o{i}"))
+        exprs.append(_PointCompiler({}, False, at=None, leaves=leaves).expr(c).alias(f"_c{i}"))
+    evaluated = long.select(exprs)
+    r = len(conds)
+    p_open = np.column_stack([evaluated.get_column(f"_o{i}").to_numpy() for i in range(r)]).astype(bool)
+    p_closed = np.column_stack([evaluated.get_column(f"_c{i}").to_numpy() for i in range(r)]).astype(bool)
+    cov_open = np.zeros_like(p_open)
+    cov_closed = np.zeros_like(p_closed)
+    for g, lifts in relevant:
+        lo = np.searchsorted(vids, g.vehicle, side="left")
+        hi = np.searchsorted(vids, g.vehicle, side="right")
+        t = t_us[lo:hi]
+        valid = np.ones(t.size, dtype=bool)
+        if g.start_us is not None:
+            valid &= t >= g.start_us
+        if g.end_us is not None:
+            valid &= t < g.end_us
+        cov_open[lo:hi] |= valid[:, None] & lifts[None, :]
+        if g.window is None:  # a windowed grant counts only while its window is open
+            cov_closed[lo:hi] |= valid[:, None] & lifts[None, :]
+    b_open = (p_open & ~cov_open).any(axis=1)
+    b_closed = (p_closed & ~cov_closed).any(axis=1)
+    plain = p_open.any(axis=1) | p_closed.any(axis=1)
+    state = np.where(b_open & b_closed, 2, np.where(b_open != b_closed, 1, np.where(plain, 3, 0))).astype(np.uint8)
+    keep = np.ones(vids.size, dtype=bool)
+    keep[1:] = (vids[1:] != vids[:-1]) | (state[1:] != state[:-1])
+    vids, t_us, state = vids[keep], t_us[keep], state[keep]
+    ends = np.full(vids.size, end_us, dtype=np.int64)
+    same = vids[1:] == vids[:-1]
+    ends[:-1][same] = t_us[1:][same]
+    redone = _segments_frame(plates, vids, t_us, ends, state, zone.id)
+    others = zone_frame.filter(pl.Series(~np.isin(zone_frame.get_column("_vid").to_numpy(), holders)))
+    return pl.concat([others, redone]).sort("_vid", maintain_order=True)
 
 
 def _us(t: datetime) -> int:
@@ -472,6 +625,7 @@ def _segments_frame(
     """Assemble segment rows with Arrow-native gathers (no per-row Python strings)."""
     return pl.DataFrame(
         {
+            "_vid": pl.Series(vid, dtype=pl.UInt32),
             "plate": plates.gather(pl.Series(vid, dtype=pl.UInt32)) if len(plates) else pl.Series([], dtype=pl.Utf8),
             "start": pl.Series(starts, dtype=pl.Int64).cast(pl.Datetime("us", "UTC")),
             "end": pl.Series(ends, dtype=pl.Int64).cast(pl.Datetime("us", "UTC")),
@@ -479,7 +633,7 @@ def _segments_frame(
                 dict(enumerate(_NAMES.tolist())), return_dtype=STATE_DTYPE
             ),
         }
-    ).select("plate", pl.lit(zone_id, pl.Utf8).alias("zone_id"), "start", "end", "state")
+    ).select("_vid", "plate", pl.lit(zone_id, pl.Utf8).alias("zone_id"), "start", "end", "state")
 
 
 # --------------------------------------------------------------------------- indexed decisions (many moments)
