@@ -114,19 +114,19 @@ def check_cmd(
 
     def body_fn() -> Decision:
         when = parse_instant(at, "--at") if at else _now()
-        given = VehicleInput(
+        given = VehicleInput.from_flags(
             plate=plate,
             category=category,
             body=body,
             fuel=fuel,
             emission_class=emission_class,
-            first_admission=parse_date(first_admission, "--first-admission") if first_admission else None,
-            mass_kg=mass,
-            length_m=length,
-            width_m=width,
-            height_m=height,
-            body_codes=tuple(body_code or ()),
-            special_codes=tuple(special_code or ()),
+            first_admission=first_admission,
+            mass=mass,
+            length=length,
+            width=width,
+            height=height,
+            body_code=body_code,
+            special_code=special_code,
         )
         place = Place(point=point, zone=zone, municipality=municipality)
         register = _register()

@@ -18,7 +18,7 @@ from rich.markup import escape
 from rich.progress import Progress
 
 from ruas.domain.errors import RuasError
-from ruas.domain.timeutil import LOCAL_TZ, parse_date, parse_instant
+from ruas.domain.timeutil import LOCAL_TZ, parse_instant
 from ruas.register.spatial import parse_point
 from ruas.register.store import Register, default_data_dir
 from ruas.services.check import VehicleInput, build_vehicle
@@ -65,19 +65,19 @@ def route_cmd(
 
             raise InvalidInput("give --from LAT,LON and --to LAT,LON", field="from")
         points = [parse_point(from_), *(parse_point(v) for v in via or ()), parse_point(to)]
-        given = VehicleInput(
+        given = VehicleInput.from_flags(
             plate=plate,
             category=category,
             body=body,
             fuel=fuel,
             emission_class=emission_class,
-            first_admission=parse_date(first_admission, "--first-admission") if first_admission else None,
-            mass_kg=mass,
-            length_m=length,
-            width_m=width,
-            height_m=height,
-            body_codes=tuple(body_code or ()),
-            special_codes=tuple(special_code or ()),
+            first_admission=first_admission,
+            mass=mass,
+            length=length,
+            width=width,
+            height=height,
+            body_code=body_code,
+            special_code=special_code,
         )
         register = Register.open(default_data_dir())
         vehicle = build_vehicle(register, given)

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from ruas.domain.decision import Decision
 from ruas.domain.errors import InvalidInput
+from ruas.domain.timeutil import parse_date
 from ruas.domain.vehicle import Body, Category, EmissionClass, Fuel, Vehicle
 from ruas.register.spatial import parse_point
 from ruas.register.store import Register
@@ -88,6 +89,40 @@ class VehicleInput:
     body_codes: tuple[str, ...] = ()
     special_codes: tuple[str, ...] = ()
     special_purpose: tuple[str, ...] = ()
+
+    @classmethod
+    def from_flags(
+        cls,
+        *,
+        plate: str | None,
+        category: str | None,
+        body: str | None,
+        fuel: str | None,
+        emission_class: str | None,
+        first_admission: str | None,
+        mass: int | None,
+        length: float | None,
+        width: float | None,
+        height: float | None,
+        body_code: Sequence[str] | None,
+        special_code: Sequence[str] | None,
+    ) -> VehicleInput:
+        """The input from the command line's vehicle flags (``--first-admission`` as ISO text), shared by
+        ``ruas check`` and ``ruas route`` so both read a vehicle the same way."""
+        return cls(
+            plate=plate,
+            category=category,
+            body=body,
+            fuel=fuel,
+            emission_class=emission_class,
+            first_admission=parse_date(first_admission, "--first-admission") if first_admission else None,
+            mass_kg=mass,
+            length_m=length,
+            width_m=width,
+            height_m=height,
+            body_codes=tuple(body_code or ()),
+            special_codes=tuple(special_code or ()),
+        )
 
     def overrides(self) -> dict[str, Any]:
         """The attributes given explicitly, as Vehicle fields."""
