@@ -8,19 +8,14 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from fastapi.testclient import TestClient
-from portal_support import CHROMIUM, PASSWORD, csrf_of
+from portal_support import CHROMIUM, PASSWORD, csrf_of, running_server
 
 from ruas.api.app import create_app
 from ruas.core.config import Settings
@@ -83,12 +78,6 @@ def log_in() -> Callable[[TestClient, str], None]:
 # --------------------------------------------------------------------------- the browser
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="session")
 def portal_dir(seeded_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A seeded register of its own for the browser tests, with the test accounts."""
@@ -106,43 +95,8 @@ def portal_dir(seeded_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Pa
 @pytest.fixture(scope="session")
 def server(portal_dir: Path) -> Iterator[str]:
     """``ruas``'s app under uvicorn on a free loopback port; yields its base URL."""
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RUAS_")}
-    env.update(
-        RUAS_DATA_DIR=str(portal_dir),
-        RUAS_ENV="development",
-        RUAS_DEMO_ACCOUNTS="0",
-        RUAS_TILE_URL="",
-        RUAS_ANON_CHECKS_PER_MINUTE="100000",
-    )
-    command = [sys.executable, "-m", "uvicorn", "--factory", "ruas.api.app:create_app"]
-    proc = subprocess.Popen(
-        [*command, "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        if proc.poll() is not None:
-            output = proc.stdout.read().decode(errors="replace") if proc.stdout else ""
-            pytest.fail(f"the portal server exited with {proc.returncode}:\n{output}")
-        try:
-            if httpx.get(f"{base}/api/v1/health", timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail("the portal server did not answer within 60 s")
-        time.sleep(0.2)
-    yield base
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    with running_server(portal_dir, RUAS_ANON_CHECKS_PER_MINUTE="100000") as base:
+        yield base
 
 
 @pytest.fixture(scope="session")

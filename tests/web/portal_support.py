@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import re
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -38,3 +45,54 @@ def screenshot(page: Any, name: str) -> Path:
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+def free_port() -> int:
+    """A free TCP port on the loopback interface."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def running_server(data_dir: Path, **settings: str) -> Iterator[str]:
+    """``ruas``'s app under uvicorn on a free loopback port over ``data_dir``; yields its base URL.
+
+    ``settings`` are extra ``RUAS_*`` variables; the parent's ``RUAS_*`` variables are not passed on.
+    """
+    import httpx
+    import pytest
+
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RUAS_")}
+    env.update(RUAS_DATA_DIR=str(data_dir), RUAS_ENV="development", RUAS_DEMO_ACCOUNTS="0", RUAS_TILE_URL="")
+    env.update(settings)
+    command = [sys.executable, "-m", "uvicorn", "--factory", "ruas.api.app:create_app"]
+    proc = subprocess.Popen(
+        [*command, "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    try:
+        while True:
+            if proc.poll() is not None:
+                output = proc.stdout.read().decode(errors="replace") if proc.stdout else ""
+                pytest.fail(f"the portal server exited with {proc.returncode}:\n{output}")
+            try:
+                if httpx.get(f"{base}/api/v1/health", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail("the portal server did not answer within 60 s")
+            time.sleep(0.2)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()

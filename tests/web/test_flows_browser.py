@@ -6,28 +6,17 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
-from portal_support import PASSWORD, axe_violations, screenshot
+from portal_support import PASSWORD, axe_violations, running_server, screenshot
 
 from ruas.register.store import Register
 from ruas.services.accounts import create_user
 from ruas.store.db import session_scope
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def add_accounts(data_dir: Path) -> None:
@@ -57,34 +46,8 @@ def flows_dir(seeded_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Pat
 @pytest.fixture(scope="module")
 def server(flows_dir: Path) -> Iterator[str]:
     """The app under uvicorn on the flows register (overrides the portal's server for this module)."""
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RUAS_")}
-    env.update(RUAS_DATA_DIR=str(flows_dir), RUAS_ENV="development", RUAS_DEMO_ACCOUNTS="0", RUAS_TILE_URL="")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "--factory", "ruas.api.app:create_app", "--host", "127.0.0.1",
-         "--port", str(port), "--log-level", "warning"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        if proc.poll() is not None:
-            pytest.fail(f"the server exited: {proc.stdout.read().decode(errors='replace') if proc.stdout else ''}")
-        try:
-            if httpx.get(f"{base}/api/v1/health", timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail("the server did not answer within 60 s")
-        time.sleep(0.2)
-    yield base
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    with running_server(flows_dir) as base:
+        yield base
 
 
 def test_dashboard_renders_its_charts_and_camera_map(new_page: Callable[..., Any]) -> None:
