@@ -23,6 +23,7 @@ from rich.markup import escape
 from rich.progress import Progress
 from rich.table import Table
 
+from ruas import cli_options as opt
 from ruas.agenda.cli import agenda_app
 from ruas.bundling.cli import bundle_app
 from ruas.domain.decision import Access, Decision, Effect
@@ -92,18 +93,18 @@ def _local(value: datetime | None) -> str:
 
 @app.command("check")
 def check_cmd(
-    plate: Annotated[str | None, typer.Argument(help="Licence plate, looked up in the vehicle register")] = None,
-    mass: Annotated[int | None, typer.Option("--mass", help="TMM, maximum permitted mass in kg")] = None,
-    category: Annotated[str | None, typer.Option(help="EU category: M1, M2, M3, N1, N2, N3, L, ...")] = None,
-    body: Annotated[str | None, typer.Option(help="car, van, rigid, tractor, bus, motorcycle, special")] = None,
-    fuel: Annotated[str | None, typer.Option(help="diesel, petrol, lpg, cng, electric, hydrogen, phev")] = None,
-    emission_class: Annotated[str | None, typer.Option(help="0-6 or Z")] = None,
-    first_admission: Annotated[str | None, typer.Option(help="DET, date of first admission YYYY-MM-DD")] = None,
-    length: Annotated[float | None, typer.Option(help="length in metres")] = None,
-    width: Annotated[float | None, typer.Option(help="width in metres")] = None,
-    height: Annotated[float | None, typer.Option(help="height in metres")] = None,
-    body_code: Annotated[list[str] | None, typer.Option(help="RDW body code (carrosseriecode), repeatable")] = None,
-    special_code: Annotated[list[str] | None, typer.Option(help="RDW special code (bijzonderheid), repeatable")] = None,
+    plate: opt.Plate = None,
+    mass: opt.Mass = None,
+    category: opt.Category = None,
+    body: opt.Body = None,
+    fuel: opt.Fuel = None,
+    emission_class: opt.EmissionClass = None,
+    first_admission: opt.FirstAdmission = None,
+    length: opt.Length = None,
+    width: opt.Width = None,
+    height: opt.Height = None,
+    body_code: opt.BodyCode = None,
+    special_code: opt.SpecialCode = None,
     point: Annotated[str | None, typer.Option(help="LAT,LON in WGS84, e.g. 52.3731,4.8926")] = None,
     zone: Annotated[str | None, typer.Option(help="a zone id (see `ruas zones`)")] = None,
     municipality: Annotated[str | None, typer.Option(help="CBS code, e.g. GM0363")] = None,

@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import Progress
 
+from ruas import cli_options as opt
 from ruas.domain.errors import RuasError
 from ruas.domain.timeutil import LOCAL_TZ, parse_instant
 from ruas.register.spatial import parse_point
@@ -39,22 +40,22 @@ def _fail(exc: RuasError) -> typer.Exit:
 
 @routing_app.command("route")
 def route_cmd(
-    plate: Annotated[str | None, typer.Argument(help="Licence plate, looked up in the vehicle register")] = None,
+    plate: opt.Plate = None,
     from_: Annotated[str, typer.Option("--from", help="start LAT,LON")] = "",
     to: Annotated[str, typer.Option("--to", help="end LAT,LON")] = "",
     via: Annotated[list[str] | None, typer.Option(help="intermediate stop LAT,LON, repeatable, in order")] = None,
     depart: Annotated[str | None, typer.Option(help="departure, ISO-8601; default now")] = None,
-    mass: Annotated[int | None, typer.Option("--mass", help="TMM, maximum permitted mass in kg")] = None,
-    category: Annotated[str | None, typer.Option(help="EU category: N1, N2, N3, ...")] = None,
-    body: Annotated[str | None, typer.Option(help="van, rigid, tractor, ...")] = None,
-    fuel: Annotated[str | None, typer.Option(help="diesel, petrol, lpg, cng, electric, hydrogen, phev")] = None,
-    emission_class: Annotated[str | None, typer.Option(help="0-6 or Z")] = None,
-    first_admission: Annotated[str | None, typer.Option(help="DET, date of first admission YYYY-MM-DD")] = None,
-    length: Annotated[float | None, typer.Option(help="length in metres")] = None,
-    width: Annotated[float | None, typer.Option(help="width in metres")] = None,
-    height: Annotated[float | None, typer.Option(help="height in metres")] = None,
-    body_code: Annotated[list[str] | None, typer.Option(help="RDW body code, repeatable")] = None,
-    special_code: Annotated[list[str] | None, typer.Option(help="RDW special code, repeatable")] = None,
+    mass: opt.Mass = None,
+    category: opt.Category = None,
+    body: opt.Body = None,
+    fuel: opt.Fuel = None,
+    emission_class: opt.EmissionClass = None,
+    first_admission: opt.FirstAdmission = None,
+    length: opt.Length = None,
+    width: opt.Width = None,
+    height: opt.Height = None,
+    body_code: opt.BodyCode = None,
+    special_code: opt.SpecialCode = None,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object (with GeoJSON)")] = False,
 ) -> None:
     """The quickest legal route for this vehicle, departing at --depart, and why it bends."""
