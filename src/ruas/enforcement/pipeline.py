@@ -29,7 +29,9 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -45,7 +47,7 @@ from ruas.enforcement.cameras import load_cameras
 from ruas.enforcement.passages import PASSAGE_SCHEMA
 from ruas.enforcement.policy import PolicyBook
 from ruas.enforcement.privacy import EnforcementSettings, month_keys, month_of, pseudonyms
-from ruas.enforcement.storage import Key, Store
+from ruas.enforcement.storage import RECORD_COLUMNS, Key, Store
 from ruas.register.store import Register
 from ruas.rules.batch import decision_table, grants_frame
 from ruas.services.desk import add_months
@@ -60,24 +62,6 @@ CLASS_DTYPE = pl.Enum(list(VEHICLE_CLASSES))
 REASONS = ("foreign_plate", "low_confidence", "unknown_plate")
 REVIEW_REASONS = ("low_confidence", "unknown_plate")
 
-RECORD_COLUMNS = (
-    "at",
-    "camera_id",
-    "zone_id",
-    "pseudonym",
-    "outcome",
-    "basis",
-    "vehicle_class",
-    "category",
-    "body",
-    "fuel",
-    "emission_class",
-    "first_admission_month",
-    "max_mass_kg",
-    "length_m",
-    "synthetic",
-)
-"""Columns of a de-identified record (one per passage and zone the camera guards); no plate."""
 
 AGGREGATE_KEYS = ("zone_id", "hour", "vehicle_class", "fuel", "emission_class", "outcome")
 """Aggregates count passages per these keys (plus ``day``/``municipality`` from the partition)."""
@@ -177,16 +161,22 @@ INPUT_SCHEMA: dict[str, pl.DataType] = {
 def _inputs(store: Store, days: Sequence[date]) -> pl.DataFrame:
     """The inbox plus the kept violations and review items of these days, deduplicated, with ``day``."""
     cols = [*PASSAGE_SCHEMA, "day"]
-    frames = []
+    frames: list[pl.DataFrame] = []
+    n_inbox = 0
     for dataset in ("inbox", "violations", "review"):
-        keys = [k for d in days for k in store.partitions(dataset, d)]
-        f = store.read_many(keys)
-        if f is not None and f.height:
-            frames.append(f.select([pl.col(c).cast(t) for c, t in INPUT_SCHEMA.items()] + [pl.col("day")]))
+        if dataset == "violations":
+            n_inbox = len(frames)
+        for k in (k for d in days for k in store.partitions(dataset, d)):
+            f = store.read(k)
+            if f is not None and f.height:
+                # only the columns a run needs, with the day of the path (the municipality comes from the camera)
+                frames.append(
+                    f.select([pl.col(c).cast(t) for c, t in INPUT_SCHEMA.items()] + [pl.lit(k.day).alias("day")])
+                )
     if not frames:
         return pl.DataFrame(schema={**INPUT_SCHEMA, "day": pl.Date()})
     out = pl.concat(frames, how="vertical_relaxed").select(cols)
-    if len(frames) > 1:
+    if any(f.height for f in frames[n_inbox:]):  # kept violations or review items: a read may come twice
         out = out.unique(subset=["camera_id", "at", "plate"], keep="first", maintain_order=True)
     return out
 
@@ -277,22 +267,67 @@ class _Core:
         """Per passage: the row of ``attrs`` (the register row, or the trailing 'unknown vehicle' row)."""
         return np.where(self.vid >= 0, self.vid, self.attrs.height - 1)
 
-    def records(self) -> pl.DataFrame:
-        """The de-identified records (:data:`RECORD_COLUMNS`) of every row."""
-        attr = self.attr_index()
-        synth = self.attrs.get_column("synthetic").to_numpy()[attr] | self.cam_synthetic[self.cam]
+    def records(self, a: int = 0, b: int | None = None) -> pl.DataFrame:
+        """The de-identified records (:data:`RECORD_COLUMNS`) of rows ``a:b`` (default: every row), joined."""
+        b = self.rows if b is None else b
+        p = np.arange(a, b) if self.src is None else self.src[a:b]
+        attr = self.attr_index()[p]
+        synth = self.attrs.get_column("synthetic").to_numpy()[attr] | self.cam_synthetic[self.cam[p]]
+        basis = self.basis[a:b]
         front = pl.DataFrame(
             {
-                "at": pl.Series(self.per_row(self.at_us), dtype=pl.Int64).cast(pl.Datetime("us", "UTC")),
-                "camera_id": self.cams.gather(_u32(self.per_row(self.cam))),
-                "zone_id": self.zones.gather(_u32(self.zone)),
-                "pseudonym": self.pseudonym_labels.gather(_u32(self.per_row(self.pseudonym))),
-                "outcome": _OUTCOME_CATS.gather(_u32(self.outcome)),
-                "basis": self.labels.gather(_u32(np.where(self.basis >= 0, self.basis, self.labels.len() - 1))),
+                "at": pl.Series(self.at_us[p], dtype=pl.Int64).cast(pl.Datetime("us", "UTC")),
+                "camera_id": self.cams.gather(_u32(self.cam[p])),
+                "zone_id": self.zones.gather(_u32(self.zone[a:b])),
+                "pseudonym": self.pseudonym_labels.gather(_u32(self.pseudonym[p])),
+                "outcome": _OUTCOME_CATS.gather(_u32(self.outcome[a:b])),
+                "basis": self.labels.gather(_u32(np.where(basis >= 0, basis, self.labels.len() - 1))),
             }
         )
-        attrs = self.attrs.drop("synthetic").gather(_u32(self.per_row(attr)))
-        return pl.concat([front, attrs, pl.DataFrame({"synthetic": self.per_row(synth)})], how="horizontal")
+        attrs = self.attrs.drop("synthetic").gather(_u32(attr))
+        return pl.concat([front, attrs, pl.DataFrame({"synthetic": synth})], how="horizontal")
+
+    def record_parts(self, a: int, b: int) -> tuple[pl.DataFrame, pl.DataFrame]:
+        """The records of rows ``a:b`` (one partition) as stored: the rows with a ``vehicle`` number, and the
+        partition's vehicles (``vehicle``, pseudonym and attributes; see :mod:`ruas.enforcement.storage`).
+
+        Each vehicle's pseudonym and attributes are gathered once, not once per row."""
+        p = np.arange(a, b) if self.src is None else self.src[a:b]
+        vid = self.vid[p]
+        nv = self.attrs.height - 1
+        seen = np.zeros(nv + 1, dtype=bool)
+        seen[vid] = True  # -1 marks the trailing slot
+        seen[nv] = False
+        used = np.flatnonzero(seen)
+        number = np.cumsum(seen, dtype=np.int64) - 1
+        vehicle = pl.Series("vehicle", number[vid].astype(np.uint32), dtype=pl.UInt32)
+        vehicle = vehicle.set(pl.Series(vid < 0), None) if (vid < 0).any() else vehicle
+        cam = self.cam[p]
+        synth = self.attrs.get_column("synthetic").to_numpy()[np.where(vid >= 0, vid, nv)] | self.cam_synthetic[cam]
+        basis = self.basis[a:b]
+        fact = pl.DataFrame(
+            [
+                pl.Series("at", self.at_us[p], dtype=pl.Int64).cast(pl.Datetime("us", "UTC")),
+                self.cams.gather(_u32(cam)).alias("camera_id"),
+                self.zones.gather(_u32(self.zone[a:b])).alias("zone_id"),
+                _OUTCOME_CATS.gather(_u32(self.outcome[a:b])).alias("outcome"),
+                self.labels.gather(_u32(np.where(basis >= 0, basis, self.labels.len() - 1))).alias("basis"),
+                pl.Series("synthetic", synth),
+                vehicle,
+            ]
+        )
+        # pseudonyms: a partition is one local day, so one month's key (pseudonym index = month * nv + vid)
+        k = int(np.argmax(vid >= 0))
+        base = int(self.pseudonym[p[k]]) - int(vid[k]) if used.size else 0
+        dim = pl.concat(
+            [
+                pl.DataFrame({"vehicle": pl.Series(np.arange(used.size, dtype=np.uint32), dtype=pl.UInt32)}),
+                pl.DataFrame([self.pseudonym_labels.gather(_u32(base + used)).alias("pseudonym")]),
+                self.attrs.drop("synthetic").gather(_u32(used)),
+            ],
+            how="horizontal",
+        )
+        return fact, dim
 
     def subset(self, rows: np.ndarray, columns: Sequence[str]) -> pl.DataFrame:
         """Some rows with identifiable columns (violations, review): ``columns`` from camera_id, at, plate,
@@ -432,9 +467,13 @@ def _evaluate(ctx: Context, passages: pl.DataFrame, *, keys: Mapping[str, bytes]
                 still, label_pos[np.maximum(nr + reg, 0)], label_pos[np.maximum(nr + ng + nc + first, 0)]
             )
     # pseudonyms of register vehicles under the key of the passage's month
-    months = passages.get_column("day").dt.year().cast(pl.Int64) * 100 + passages.get_column("day").dt.month()
-    month_all = months.to_numpy()
-    month_list = sorted(set(np.unique(month_all).tolist()))
+    # months from the few distinct days, not per passage
+    day_num = passages.get_column("day").to_physical().cast(pl.Int64).to_numpy()
+    d0 = int(day_num.min(initial=0))
+    span = [date(1970, 1, 1) + timedelta(days=d0 + i) for i in range(int(day_num.max(initial=d0)) - d0 + 1)]
+    month_of_day = np.array([d.year * 100 + d.month for d in span] or [0], dtype=np.int64)
+    month_all = month_of_day[day_num - d0]
+    month_list = sorted({int(m) for m, used in zip(month_of_day, np.bincount(day_num - d0), strict=False) if used})
     plates = vehicles.get_column("plate").to_list()
     pseud_labels: list[str | None] = []
     for m in month_list:
@@ -570,32 +609,34 @@ def warning_ends(regulation: Regulation, months: int) -> date | None:
 
 
 def new_ids(n: int) -> pl.Series:
-    """``n`` random UUIDs (version 4) as text, made in bulk.
+    """``n`` new UUIDs (version 7: creation time in milliseconds, then 74 random bits) as text, in ascending
+    order, made in bulk.
 
     A sanction's id is assigned once, when it is first stored; re-runs find it by its natural key
     (plate, zone, day, slot), so ids never need to be recomputed and carry nothing about the vehicle.
+    Time-ordered ids land at the end of the primary-key index instead of at random pages, which keeps a run's
+    bulk insert of many sanctions cheap (RFC 9562, section 5.7).
 
     >>> import uuid
     >>> ids = new_ids(3).to_list()
-    >>> len(set(ids)) == 3 and all(uuid.UUID(i).version == 4 for i in ids)
+    >>> len(set(ids)) == 3 and all(uuid.UUID(i).version == 7 for i in ids) and ids == sorted(ids)
     True
     """
     raw = np.frombuffer(os.urandom(16 * n), dtype=np.uint8).reshape(n, 16).copy()
-    raw[:, 6] = (raw[:, 6] & 0x0F) | 0x40
+    ms = time.time_ns() // 1_000_000
+    raw[:, :6] = np.frombuffer(ms.to_bytes(6, "big"), dtype=np.uint8)
+    raw[:, 6] = (raw[:, 6] & 0x0F) | 0x70
     raw[:, 8] = (raw[:, 8] & 0x3F) | 0x80
-    hexes = pl.Series(raw.view("S16").ravel(), dtype=pl.Binary).bin.encode("hex")
-    return pl.select(
-        pl.concat_str(
-            [
-                hexes.str.slice(0, 8),
-                hexes.str.slice(8, 4),
-                hexes.str.slice(12, 4),
-                hexes.str.slice(16, 4),
-                hexes.str.slice(20, 12),
-            ],
-            separator="-",
-        ).alias("id")
-    ).to_series()
+    # the 36 characters of each id as ASCII codes (not through a fixed-width bytes view: that drops a
+    # trailing zero byte, which would shorten one id in 256)
+    digits = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
+    nibbles = np.empty((n, 32), dtype=np.uint8)
+    nibbles[:, 0::2] = raw >> 4
+    nibbles[:, 1::2] = raw & 0x0F
+    text = np.full((n, 36), ord("-"), dtype=np.uint8)
+    for start, end, at in ((0, 8, 0), (8, 12, 9), (12, 16, 14), (16, 20, 19), (20, 32, 24)):
+        text[:, at : at + end - start] = digits[nibbles[:, start:end]]
+    return pl.Series("id", text.view("S36").ravel(), dtype=pl.Binary).cast(pl.Utf8).sort()
 
 
 def plan_sanctions(
@@ -721,7 +762,10 @@ def plan_sanctions(
     )
     if planned.get_column("_repeat").any():
         planned = _repeat_offences(planned, prior_fines or {})
-    return planned.with_columns(new_ids(planned.height)).select(list(SANCTION_SCHEMA)).cast(SANCTION_SCHEMA)  # type: ignore[arg-type]
+    # ids ascend with the natural key, so a bulk insert appends to both unique indexes
+    key = ["plate", "zone_id", "day", "slot"]
+    planned = planned.with_row_index("_row").sort(key).with_columns(new_ids(planned.height)).sort("_row")
+    return planned.select(list(SANCTION_SCHEMA)).cast(SANCTION_SCHEMA)  # type: ignore[arg-type]
 
 
 def _repeat_offences(planned: pl.DataFrame, prior: Mapping[str, Sequence[date]]) -> pl.DataFrame:
@@ -838,8 +882,9 @@ def upsert_sanctions(
 def _bulk_insert(session: Session, new: pl.DataFrame, now: datetime) -> None:
     """Insert planned sanctions in one prepared statement (the DB-API's executemany on SQLite).
 
-    Rows go in ordered by the natural key, so the unique index grows at its end rather than at random
-    places, with a larger page cache for the statement (restored afterwards).
+    Rows go in ordered by the natural key, and their ids ascend with it (:func:`plan_sanctions`), so the
+    primary key and the unique index both grow at their ends rather than at random places; the statement
+    runs with a larger page cache (restored afterwards).
     """
     cols = list(SANCTION_SCHEMA)
     extra = ["status", "revision", "exported_revision", "exported_at", "created_at", "updated_at"]
@@ -848,20 +893,14 @@ def _bulk_insert(session: Session, new: pl.DataFrame, now: datetime) -> None:
     if conn.dialect.name == "sqlite":
         # SQLAlchemy stores datetimes on SQLite as naive UTC text; dates as ISO text; JSON as text
         stamp = now.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
-        rows = new.select(
-            *[pl.col(c) for c in cols],
-            pl.lit("open").alias("status"),
-            pl.lit(1).alias("revision"),
-            pl.lit(0).alias("exported_revision"),
-            pl.lit(None, pl.Utf8).alias("exported_at"),
-            pl.lit(stamp).alias("created_at"),
-            pl.lit(stamp).alias("updated_at"),
-        ).with_columns(
+        rows = new.select(cols).with_columns(
             pl.col("day").dt.strftime("%Y-%m-%d"),
             pl.col("passage_at").dt.strftime("%Y-%m-%d %H:%M:%S.%6f"),
         )
+        # the columns every new sanction shares are literals (``stamp`` is digits and separators by construction):
+        # fewer parameters to bind per row
         names = ", ".join(cols + extra)
-        marks = ", ".join("?" * len(cols + extra))
+        marks = ", ".join(["?"] * len(cols) + ["'open'", "1", "0", "NULL", f"'{stamp}'", f"'{stamp}'"])
         raw = conn.connection.driver_connection
         assert raw is not None
         cursor = raw.cursor()
@@ -931,17 +970,25 @@ def run(
             keys = month_keys(session, {month_of(d) for d in todo}, now)
             policies = PolicyBook.load(session)
             core = _evaluate(ctx, passages, keys=keys, by_partition=True)
-            changes, results, violations = _outputs(store, core, todo, passages)
-            with store.staging(changes, fail_after=fail_after) as staged:
-                prior: dict[str, list[date]] = {}
-                windows = {policies.policy(z.authority, d).repeat_window_days for z in ctx.register.zones for d in todo}
-                window = max((w for w in windows if w is not None), default=None)
-                if window is not None and violations.height:
-                    plates = violations.get_column("plate").cast(pl.Utf8).unique().to_list()
-                    prior = _prior_fines(session, plates, todo[0], window)
-                planned = plan_sanctions(violations, ctx.register.zones, policies, prior)
-                counts = upsert_sanctions(session, planned, todo, now)
-                staged.publish()
+            violations = core.subset(
+                np.nonzero(core.outcome == _VIOLATION)[0], [*VIOLATION_COLUMNS, "day", "municipality"]
+            )
+            prior: dict[str, list[date]] = {}
+            windows = {policies.policy(z.authority, d).repeat_window_days for z in ctx.register.zones for d in todo}
+            window = max((w for w in windows if w is not None), default=None)
+            if window is not None and violations.height:
+                plates = violations.get_column("plate").cast(pl.Utf8).unique().to_list()
+                prior = _prior_fines(session, plates, todo[0], window)
+            planned = plan_sanctions(violations, ctx.register.zones, policies, prior)
+            # the sanctions go into the database (one thread; SQLite works outside the GIL) while this thread
+            # builds the output partitions and the staging threads write them. Leaving the executor's block
+            # waits for that thread, so on a failure the session is rolled back only once it is idle.
+            with ThreadPoolExecutor(1, thread_name_prefix="ruas-sanctions") as database:
+                upsert = database.submit(upsert_sanctions, session, planned, todo, now)
+                changes, results = _outputs(store, core, todo, passages, violations)
+                with store.staging(changes, fail_after=fail_after) as staged:
+                    counts = upsert.result()
+                    staged.publish()
     kinds = {(d, k): int(n) for d, k, n in planned.group_by("day", "kind").len().iter_rows()}
     out = []
     for r in results:
@@ -1020,16 +1067,16 @@ def _aggregate_frame(counts: np.ndarray, core: _Core, kinds: pl.DataFrame) -> pl
 
 
 def _outputs(
-    store: Store, core: _Core, days: Sequence[date], passages: pl.DataFrame
-) -> tuple[dict[Key, pl.DataFrame | None], list[DayResult], pl.DataFrame]:
-    """Every partition the run replaces (records, aggregates, violations, review; the inbox emptied), the
-    results per day and the violations (for the sanctions)."""
+    store: Store, core: _Core, days: Sequence[date], passages: pl.DataFrame, viol_all: pl.DataFrame
+) -> tuple[dict[Key, pl.DataFrame | None], list[DayResult]]:
+    """Every partition the run replaces (records, aggregates, violations, review; the inbox emptied) and the
+    results per day; ``viol_all`` are the run's violations (``core.subset`` of them, with day and
+    municipality)."""
     changes: dict[Key, pl.DataFrame | None] = {}
     for dataset in ("inbox", "violations", "review"):
         for d in days:
             for k in store.partitions(dataset, d):
                 changes[k] = None
-    records = core.records()
     group, kinds, n_groups = _aggregate_codes(core)
     slices: dict[tuple[date, str], tuple[int, int]] = {(d, m): (a, b) for d, m, a, b in _partition_bounds(core)}
     for d in days:
@@ -1037,9 +1084,9 @@ def _outputs(
             slices.setdefault((d, k.municipality), (0, 0))
     counts: dict[date, dict[str, int]] = {d: dict.fromkeys(OUTCOMES, 0) for d in days}
     for (d, m), (a, b) in slices.items():
-        new = records.slice(a, b - a)
         old = store.read(Key("records", d, m))
         if old is not None and old.height:
+            new = core.records(a, b)
             # a re-run: records of passages evaluated before are replaced by their natural key
             text = [c for c in ("camera_id", "zone_id", "outcome", "basis", "pseudonym") if c in old.columns]
             cast = [pl.col(c).cast(pl.Utf8) for c in text]
@@ -1052,17 +1099,17 @@ def _outputs(
             )
             rec = pl.concat([kept, fresh.select(old.columns)], how="vertical_relaxed").sort("at")
             agg = aggregates(rec)
-        else:
-            rec = new
+            changes[Key("records", d, m)] = rec  # the store splits it into rows and vehicles
+        elif b > a:
             agg = _aggregate_frame(np.bincount(group[a:b], minlength=n_groups), core, kinds)
-        if rec.height == 0:
+            fact, dim = core.record_parts(a, b)
+            changes[Key("records", d, m)] = fact
+            changes[Key("record_vehicles", d, m)] = dim
+        else:
             continue
-        changes[Key("records", d, m)] = rec
         changes[Key("aggregates", d, m)] = agg
         for o, c in agg.group_by("outcome").agg(pl.col("passages").sum()).iter_rows():
             counts[d][str(o)] += int(c)
-    viol_rows = np.nonzero(core.outcome == _VIOLATION)[0]
-    viol_all = core.subset(viol_rows, [*VIOLATION_COLUMNS, "day", "municipality"])
     for (d, m), f in viol_all.partition_by(["day", "municipality"], as_dict=True).items():
         changes[Key("violations", d, str(m))] = _as_text(f.drop("day", "municipality")).sort("at")
     review_codes = [REASONS.index(r) for r in REVIEW_REASONS]
@@ -1074,7 +1121,7 @@ def _outputs(
         review_counts[d] = review_counts.get(d, 0) + f.height
     per_day = dict(passages.group_by("day").len().iter_rows())
     results = [DayResult(d, int(per_day.get(d, 0)), counts[d], review=review_counts.get(d, 0)) for d in days]
-    return changes, results, viol_all
+    return changes, results
 
 
 def _as_text(frame: pl.DataFrame) -> pl.DataFrame:

@@ -30,7 +30,6 @@ from ruas.domain.timeutil import LOCAL_TZ
 from ruas.domain.vehicle import normalise_plate
 from ruas.enforcement.pipeline import (
     INPUT_SCHEMA,
-    RECORD_COLUMNS,
     VIOLATION_COLUMNS,
     Context,
     aggregates,
@@ -41,7 +40,7 @@ from ruas.enforcement.pipeline import (
 )
 from ruas.enforcement.policy import PolicyBook
 from ruas.enforcement.privacy import EnforcementSettings, month_keys, month_of, pseudonyms
-from ruas.enforcement.storage import Key, Store
+from ruas.enforcement.storage import RECORD_COLUMNS, Key, Store
 from ruas.rules.engine import RuleBook
 from ruas.services.accounts import Forbidden, Principal
 from ruas.store.db import session_scope

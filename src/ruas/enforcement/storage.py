@@ -8,9 +8,18 @@ path, not from the file)::
       inbox/day=YYYY-MM-DD/municipality=GMxxxx/part-0.parquet       raw passages until evaluated (identifiable)
       violations/day=.../municipality=.../part-0.parquet            evidence of violations (identifiable)
       review/day=.../municipality=.../part-0.parquet                not enforceable reads to review (identifiable)
-      records/day=.../municipality=.../part-0.parquet               de-identified records (pseudonyms, no plate)
+      records/day=.../municipality=.../part-0.parquet               de-identified records (no plate): one row per
+                                                                    passage and zone, the vehicle as a row number
+      record_vehicles/day=.../municipality=.../part-0.parquet       of that partition's vehicles: pseudonym and the
+                                                                    attributes the rules need, once per vehicle
       aggregates/day=.../municipality=.../part-0.parquet            counts per zone, hour, class, fuel, outcome
       exports/                                                      files for the collection agency and letters
+
+The de-identified records are stored normalised (ADR 018): the passage rows carry a ``vehicle`` number into the
+partition's ``record_vehicles`` table, so a vehicle's pseudonym and attributes are written once per partition,
+not once per passage. :meth:`Store.read` and :func:`read_records` join the two and return the records with
+every column of :data:`RECORD_COLUMNS`; :meth:`Store.commit` accepts records in that
+joined form and splits them. The pair is written, replaced and deleted together.
 
 A commit stages every new file as a hidden temporary file beside its target (``.part-0.parquet.<id>.tmp``,
 flushed and ``fsync``-ed) and only when *all* are written replaces the targets with ``os.replace`` (atomic
@@ -26,7 +35,7 @@ import fcntl
 import os
 import shutil
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
@@ -36,8 +45,40 @@ import polars as pl
 
 from ruas.domain.errors import SourceError
 
-DATASETS = ("inbox", "violations", "review", "records", "aggregates")
+DATASETS = ("inbox", "violations", "review", "records", "record_vehicles", "aggregates")
 PART = "part-0.parquet"
+
+RECORD_COLUMNS = (
+    "at",
+    "camera_id",
+    "zone_id",
+    "pseudonym",
+    "outcome",
+    "basis",
+    "vehicle_class",
+    "category",
+    "body",
+    "fuel",
+    "emission_class",
+    "first_admission_month",
+    "max_mass_kg",
+    "length_m",
+    "synthetic",
+)
+"""Columns of a de-identified record (one per passage and zone the camera guards) as read; no plate."""
+
+VEHICLE_COLUMNS = (
+    "pseudonym",
+    "vehicle_class",
+    "category",
+    "body",
+    "fuel",
+    "emission_class",
+    "first_admission_month",
+    "max_mass_kg",
+    "length_m",
+)
+"""Columns of ``record_vehicles`` besides ``vehicle`` (its row number): one row per vehicle of the partition."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,10 +132,9 @@ class Store:
         path = key.path(self.root)
         if not path.is_file():
             return None
-        try:
-            return pl.read_parquet(path)
-        except Exception as exc:  # polars raises several types for a corrupt file
-            raise SourceError(f"{path}: not a readable Parquet file ({exc})", file=str(path)) from exc
+        if key.dataset == "records":
+            return read_records(path)
+        return _read_parquet(path)
 
     def read_many(self, keys: list[Key]) -> pl.DataFrame | None:
         """Several partitions concatenated, with ``day`` and ``municipality`` columns from their paths."""
@@ -139,6 +179,81 @@ class Store:
         return len(keys)
 
 
+def _read_parquet(path: Path, columns: list[str] | None = None) -> pl.DataFrame:
+    try:
+        return pl.read_parquet(path, columns=columns)
+    except Exception as exc:  # polars raises several types for a corrupt file
+        raise SourceError(f"{path}: not a readable Parquet file ({exc})", file=str(path)) from exc
+
+
+def read_records(path: Path, columns: Sequence[str] | None = None) -> pl.DataFrame:
+    """One ``records`` partition file joined with its ``record_vehicles`` companion: every record column
+    (``vehicle_class`` 'unknown' where the plate was not in the register), in the stored row order.
+
+    ``columns``: only these (fewer files and columns read)."""
+    fact_cols = {"at", "camera_id", "zone_id", "outcome", "basis", "synthetic"}
+    wanted = list(columns) if columns is not None else None
+    fact = _read_parquet(path, None if wanted is None else [c for c in wanted if c in fact_cols] + ["vehicle"])
+    if "vehicle" not in fact.columns:  # a file of the joined form (written before ADR 018)
+        return fact if wanted is None else fact.select(wanted)
+    vcols = list(VEHICLE_COLUMNS) if wanted is None else [c for c in wanted if c in VEHICLE_COLUMNS]
+    if vcols:
+        companion = path.parent.parent.parent.parent / "record_vehicles" / path.parent.parent.name / path.parent.name
+        dim = _read_parquet(companion / PART, ["vehicle", *vcols]) if (companion / PART).is_file() else None
+        if dim is None:
+            raise SourceError(f"{path}: its record_vehicles partition is missing", file=str(path))
+        fact = fact.join(dim, on="vehicle", how="left", maintain_order="left")
+        if "vehicle_class" in fact.columns:
+            fact = fact.with_columns(pl.col("vehicle_class").fill_null("unknown"))
+    order = wanted if wanted is not None else [c for c in RECORD_COLUMNS if c in fact.columns]
+    return fact.select(order)
+
+
+def split_records(records: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Records in their joined form -> (passage rows with a ``vehicle`` number, the partition's vehicles).
+
+    Vehicles are the distinct pseudonyms (numbered in order of first appearance); rows without a pseudonym
+    (plate not in the register) get no number."""
+    pseud = records.get_column("pseudonym").cast(pl.Utf8)
+    known = records.filter(pseud.is_not_null())
+    dim = known.select(VEHICLE_COLUMNS).unique(subset=["pseudonym"], keep="first", maintain_order=True)
+    dim = dim.with_row_index("vehicle")
+    number = (
+        records.select(pseud.alias("pseudonym"))
+        .join(dim.select(pl.col("pseudonym").cast(pl.Utf8), "vehicle"), on="pseudonym", how="left",
+              maintain_order="left")
+        .get_column("vehicle")
+    )  # fmt: skip
+    fact = records.select("at", "camera_id", "zone_id", "outcome", "basis", "synthetic").with_columns(
+        number.alias("vehicle")
+    )
+    return fact, dim
+
+
+def _expand(changes: Mapping[Key, pl.DataFrame | None]) -> dict[Key, pl.DataFrame | None]:
+    """Records given in their joined form become the pair of files; deleting records deletes both."""
+    out: dict[Key, pl.DataFrame | None] = {}
+    for k, f in changes.items():
+        if k.dataset != "records":
+            out.setdefault(k, f)
+            continue
+        companion = Key("record_vehicles", k.day, k.municipality)
+        if f is None or f.height == 0:
+            out[k] = None
+            out[companion] = None
+        elif "pseudonym" in f.columns:
+            out[k], out[companion] = split_records(f)
+        else:
+            out[k] = f
+    return out
+
+
+def _deletes(key: Key, frame: pl.DataFrame | None) -> bool:
+    """None or an empty frame deletes a partition; but a records partition whose passages are all of vehicles
+    not in the register keeps its (empty) vehicles file."""
+    return frame is None or (frame.height == 0 and key.dataset != "record_vehicles")
+
+
 class Staging:
     """Output files being written as hidden temporaries beside their targets (see :meth:`Store.staging`)."""
 
@@ -147,7 +262,8 @@ class Staging:
     ) -> None:
         self._root = root
         self._fail_after = fail_after
-        self._deletes = [k.path(root) for k, f in changes.items() if f is None or f.height == 0]
+        changes = _expand(changes)
+        self._deletes = [k.path(root) for k, f in changes.items() if _deletes(k, f)]
         self._pool = ThreadPoolExecutor(max(1, workers), thread_name_prefix="ruas-stage")
         # the largest files first, so the workers finish together
         items = [(i, k, f) for i, (k, f) in enumerate(changes.items())]
@@ -160,7 +276,7 @@ class Staging:
     def _stage(self, i: int, key: Key, frame: pl.DataFrame | None) -> tuple[Path, Path] | None:
         if self._fail_after is not None and i >= self._fail_after:
             raise RuntimeError(f"injected fault after staging {self._fail_after} partition(s)")
-        if frame is None or frame.height == 0:
+        if _deletes(key, frame) or frame is None:
             return None
         target = key.path(self._root)
         target.parent.mkdir(parents=True, exist_ok=True)

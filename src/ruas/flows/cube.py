@@ -36,6 +36,7 @@ from pathlib import Path
 import polars as pl
 
 from ruas.domain.errors import SourceError
+from ruas.enforcement.storage import read_records
 
 DIMENSIONS = ("total", "hour", "vehicle_class", "fuel", "emission_class", "outcome", "exemption", "camera")
 """The breakdowns the cube holds, each summing to ``total`` (``exemption`` sums to ``outcome = exempt``)."""
@@ -120,10 +121,13 @@ class FlowsData:
 def _read_partitions(files: Sequence[Path]) -> pl.DataFrame | None:
     frames = []
     for f in files:
-        try:
-            frame = pl.read_parquet(f)
-        except Exception as exc:  # polars raises several types for a corrupt file
-            raise SourceError(f"{f}: not a readable Parquet file ({exc})", file=str(f)) from exc
+        if f.parent.parent.parent.name == "records":
+            frame = read_records(f)  # the passages joined with the partition's vehicles
+        else:
+            try:
+                frame = pl.read_parquet(f)
+            except Exception as exc:  # polars raises several types for a corrupt file
+                raise SourceError(f"{f}: not a readable Parquet file ({exc})", file=str(f)) from exc
         muni = f.parent.name.removeprefix("municipality=")
         text = [pl.col(c).cast(pl.Utf8) for c, t in frame.schema.items() if isinstance(t, pl.Categorical | pl.Enum)]
         frames.append(frame.with_columns(*text, pl.lit(muni).alias("municipality")))

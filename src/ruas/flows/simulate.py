@@ -48,6 +48,7 @@ from sqlalchemy import Engine
 
 from ruas.domain.errors import InvalidInput, NotFound
 from ruas.domain.timeutil import LOCAL_TZ, local_midnight
+from ruas.enforcement.storage import read_records
 from ruas.flows.cube import FLOW_CLASSES, FlowsData, flow_class, local_hour
 from ruas.flows.suppression import DEFAULT_MIN_VEHICLES, Count, Grid, grid_data, suppress
 from ruas.register.records import Record, compile_book
@@ -339,7 +340,7 @@ def _records(data: FlowsData, start: date, end: date, cameras: set[str], zone_id
         return pl.DataFrame()
     frames = []
     for f in files:
-        frame = pl.read_parquet(f, columns=cols)
+        frame = read_records(f, cols)
         frame = frame.with_columns(
             [pl.col(c).cast(pl.Utf8) for c, t in frame.schema.items() if isinstance(t, pl.Categorical | pl.Enum)]
         )

@@ -326,13 +326,13 @@ class Sanction(Base):
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    plate: Mapped[str] = mapped_column(String(16), index=True)
+    plate: Mapped[str] = mapped_column(String(16))  # looked up through the unique key's first column
     zone_id: Mapped[str] = mapped_column(String(100))
     municipality: Mapped[str] = mapped_column(String(6))
     day: Mapped[date] = mapped_column(Date)
     slot: Mapped[int] = mapped_column(Integer, default=0)
     kind: Mapped[str] = mapped_column(String(10))
-    status: Mapped[str] = mapped_column(String(12), index=True)
+    status: Mapped[str] = mapped_column(String(12))
     amount_eur: Mapped[float | None] = mapped_column(Float)
     vehicle_class: Mapped[str] = mapped_column(String(10))
     regulation_id: Mapped[str] = mapped_column(String(200))
