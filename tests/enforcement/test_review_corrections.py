@@ -130,6 +130,28 @@ def test_correcting_twice_does_not_duplicate(misread: Enf) -> None:
     assert _counts_add_up(enf)["violation"] == 1
 
 
+def test_a_batch_sent_again_after_a_correction_changes_nothing(misread: Enf) -> None:
+    """The camera's batch arrives a second time after the officer corrected VQ4O1A to VQ401A: ingest recognises
+    both reads (the corrected one by its superseded read), the queue keeps only the other item, no second fine."""
+    enf = misread
+    _resolve(enf, _item(enf, "VQ4O1A"), "correct", "VQ401A")
+    again = enf.ingest(
+        [
+            ("CAM-AMS-1", at(2025, 9, 10, 9), "VQ4O1A", 0.92, None),
+            ("CAM-AMS-1", at(2025, 9, 10, 10), "VQ601A", 0.55, None),
+        ]
+    )
+    assert (again.stored, again.duplicates) == (0, 2)
+    assert enf.run() == []
+    assert [i["plate_read"] for i in _queue(enf)] == ["VQ601A"]
+    assert len(enf.sanctions()) == 1
+    assert _counts_add_up(enf) == {"violation": 1, "not_enforceable": 1}
+    # the superseded read goes with the records' retention
+    with session_scope(enf.ctx.engine) as s:
+        service.purge(s, enf.store, EnforcementSettings(), now=NOW + timedelta(days=400))
+    assert enf.store.partitions("superseded") == []
+
+
 def test_two_corrected_reads_of_one_vehicle_and_a_plain_one_give_one_sanction(enf: Enf) -> None:
     """One vehicle, one zone, one day: a read the camera got right and two misreads corrected by officers end in
     one fine counting three passages (the first passage of the day is the offence)."""

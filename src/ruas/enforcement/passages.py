@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from ruas.domain.errors import InvalidInput, SourceError
 from ruas.enforcement.cameras import load_cameras
 from ruas.enforcement.privacy import month_keys, month_of, pseudonyms
-from ruas.enforcement.storage import Key, Store
+from ruas.enforcement.storage import SUPERSEDED_SCHEMA, Key, Store
 
 PASSAGE_SCHEMA: dict[str, pl.DataType] = {
     "camera_id": pl.Utf8(),
@@ -209,7 +209,16 @@ def ingest(
                 new = new.with_columns(pseudonyms(keys[month_of(day)], new.get_column("plate").to_list()))
                 new = new.join(done_keys.unique(), on=["camera_id", "at", "pseudonym"], how="anti")
                 blind = done_keys.filter(pl.col("pseudonym").is_null()).select("camera_id", "at").unique()
-                new = new.join(blind, on=["camera_id", "at"], how="anti").drop("pseudonym")
+                new = new.join(blind, on=["camera_id", "at"], how="anti")
+                # reads an officer corrected: their record carries the corrected plate's pseudonym
+                superseded = store.read(Key("superseded", day, muni))
+                if superseded is not None and superseded.height:
+                    new = new.join(
+                        superseded.select(pl.col(c).cast(t) for c, t in SUPERSEDED_SCHEMA.items()),
+                        on=["camera_id", "at", "pseudonym"],
+                        how="anti",
+                    )
+                new = new.drop("pseudonym")
             key = Key("inbox", day, muni)
             old = store.read(key)
             if old is not None:

@@ -40,7 +40,7 @@ from ruas.enforcement.pipeline import (
 )
 from ruas.enforcement.policy import PolicyBook
 from ruas.enforcement.privacy import EnforcementSettings, month_keys, month_of, pseudonyms
-from ruas.enforcement.storage import RECORD_COLUMNS, Key, Store
+from ruas.enforcement.storage import RECORD_COLUMNS, SUPERSEDED_SCHEMA, Key, Store
 from ruas.rules.engine import RuleBook
 from ruas.services.accounts import Forbidden, Principal
 from ruas.store.db import session_scope
@@ -475,9 +475,10 @@ def purge(session: Session, store: Store, settings: EnforcementSettings, *, now:
     cut_viol = today - timedelta(days=settings.violation_retention_days)
     cut_review = today - timedelta(days=settings.review_retention_days)
     changes: dict[Key, pl.DataFrame | None] = {}
-    counts = {"records": 0, "violations": 0, "review": 0, "inbox": 0}
+    counts = {"records": 0, "superseded": 0, "violations": 0, "review": 0, "inbox": 0}
     with store.locked():
-        for dataset, cut in (("records", cut_records), ("violations", cut_viol), ("review", cut_review)):
+        kept = (("records", cut_records), ("superseded", cut_records), ("violations", cut_viol), ("review", cut_review))
+        for dataset, cut in kept:
             for k in store.partitions(dataset):
                 if k.day < cut:
                     changes[k] = None
@@ -768,6 +769,14 @@ def resolve_review(
             else:
                 records = fresh
             changes[rkey] = records
+            if target != read:
+                # the read as the camera sent it is done: a batch sent again must not bring it back (ingest)
+                skey = Key("superseded", day, municipality)
+                row = pl.DataFrame(
+                    {"camera_id": [camera_id], "at": [at], "pseudonym": [old_pseudonym]}, schema=SUPERSEDED_SCHEMA
+                )
+                prev = store.read(skey)
+                changes[skey] = row if prev is None else pl.concat([_text(prev), row], how="vertical_relaxed").unique()
             changes[Key("aggregates", day, municipality)] = aggregates(records)
             violations = evaluated.filter(pl.col("outcome") == "violation")
             if violations.height:

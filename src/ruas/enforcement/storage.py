@@ -12,6 +12,7 @@ path, not from the file)::
                                                                     passage and zone, the vehicle as a row number
       record_vehicles/day=.../municipality=.../part-0.parquet       of that partition's vehicles: pseudonym and the
                                                                     attributes the rules need, once per vehicle
+      superseded/day=.../municipality=.../part-0.parquet            reads an officer corrected (pseudonym of the read)
       aggregates/day=.../municipality=.../part-0.parquet            counts per zone, hour, class, fuel, outcome
       exports/                                                      files for the collection agency and letters
 
@@ -45,7 +46,15 @@ import polars as pl
 
 from ruas.domain.errors import SourceError
 
-DATASETS = ("inbox", "violations", "review", "records", "record_vehicles", "aggregates")
+DATASETS = ("inbox", "violations", "review", "records", "record_vehicles", "superseded", "aggregates")
+
+SUPERSEDED_SCHEMA: dict[str, pl.DataType] = {
+    "camera_id": pl.Utf8(),
+    "at": pl.Datetime("us", "UTC"),
+    "pseudonym": pl.Utf8(),
+}
+"""``superseded``: reads an officer corrected (camera, instant, pseudonym of the plate as read), so that ingest
+recognises them when a batch is sent again; kept as long as the records."""
 PART = "part-0.parquet"
 
 RECORD_COLUMNS = (
