@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 from ruas.domain.errors import Conflict, InvalidInput, NotFound
 from ruas.domain.timeutil import LOCAL_TZ
 from ruas.domain.vehicle import normalise_plate
+from ruas.enforcement.cameras import Camera, load_cameras
 from ruas.enforcement.pipeline import (
     INPUT_SCHEMA,
     VIOLATION_COLUMNS,
@@ -225,6 +226,20 @@ def _scope(principal: Principal, municipality: str | None) -> list[str] | None:
             )
         return [code]
     return None if principal.role == "admin" else sorted(principal.municipalities)
+
+
+def list_cameras(
+    session: Session, principal: Principal, *, municipality: str | None = None, active: bool | None = None
+) -> list[Camera]:
+    """The camera registry as an officer may see it: the cameras of their municipalities (the administrator:
+    all; ``municipality`` narrows it, and asking for one they do not act for is :class:`Forbidden`), optionally
+    only active or only inactive ones, by id."""
+    codes = _scope(principal, municipality)
+    return [
+        c
+        for c in load_cameras(session)
+        if (codes is None or c.municipality in codes) and (active is None or c.active == active)
+    ]
 
 
 def list_sanctions(

@@ -1,6 +1,7 @@
 """Camera enforcement in the portal, for officers: the violation list, one violation with its evidence and why it
 is a warning or a fine, the list as a CSV download (and, for the regional administrator, the export for the
-collection agency), and the review queue where an officer confirms, corrects or dismisses a camera read.
+collection agency), the review queue where an officer confirms, corrects or dismisses a camera read, and the
+camera registry (read only: the cameras of the officer's municipalities, on a table and a map).
 
 A thin layer over :mod:`ruas.enforcement.service`, the same functions ``/api/v1/enforcement`` calls: the
 officer's municipalities scope everything there, every list, view and download is written to the access log
@@ -11,6 +12,7 @@ a decision someone else took first as a 409 with who took it.
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from typing import Any
 from urllib.parse import urlencode
@@ -174,6 +176,61 @@ def violation(
         visitor,
         "enforcement_violation.html",
         {"case": case, "municipality_name": municipality_names().get(case["municipality"], case["municipality"])},
+    )
+
+
+# --------------------------------------------------------------------------- camera registry
+
+CAMERA_STATES = ("active", "inactive")
+
+
+def _camera_filters(request: Request) -> dict[str, str]:
+    """The registry's filters as given (empty ones left out): ``municipality`` (CBS code), ``state``."""
+    filters = {k: v.strip() for k in ("municipality", "state") if (v := request.query_params.get(k, "")) and v.strip()}
+    if filters.get("state") not in (None, *CAMERA_STATES):
+        raise InvalidInput(
+            f"state {filters['state']!r}: expected active or inactive", field="state", value=filters["state"]
+        )
+    return filters
+
+
+@router.get("/officer/cameras")
+def cameras(request: Request, visitor: CurrentVisitor, db: DbSession, register: CurrentRegister) -> Response:
+    """The camera registry, read only: the cameras of the officer's municipalities (the administrator: all), by
+    id, filtered by municipality and active state, with the zones each watches, on a table and a map."""
+    principal = visitor.require("officer", "admin")
+    filters = _camera_filters(request)
+    # the service's scope rule, as for the violations: an officer asking for another municipality is refused
+    state = filters.get("state")
+    items = service.list_cameras(
+        db, principal, municipality=filters.get("municipality"), active=None if state is None else state == "active"
+    )
+    book = register.book
+    zone_names = {z: book.zone(z).name if book.has_zone(z) else z for c in items for z in c.zones}
+    names = municipality_names()
+    features = [
+        {
+            "type": "Feature",
+            "id": c.id,
+            "geometry": {"type": "Point", "coordinates": [c.lon, c.lat]},
+            "properties": {"name": f"{c.id} {c.name}".strip(), "municipality": c.municipality, "active": c.active},
+        }
+        for c in items
+    ]
+    return render(
+        request,
+        visitor,
+        "enforcement_cameras.html",
+        {
+            "items": items,
+            "total": len(items),
+            "active_total": sum(c.active for c in items),
+            "filters": filters,
+            "municipalities": _municipalities(_scope_codes(principal, db)),
+            "municipality_names": names,
+            "zone_names": zone_names,
+            "features": json.dumps({"type": "FeatureCollection", "features": features}).replace("<", "\\u003c"),
+        },
     )
 
 
