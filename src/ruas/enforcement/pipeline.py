@@ -403,9 +403,8 @@ def _evaluate(ctx: Context, passages: pl.DataFrame, *, keys: Mapping[str, bytes]
     plate_codes, plate_table = _codes(passages.get_column("plate"))
     vid = _lookup(plate_codes, plate_table, vehicles.get_column("plate"))
     at_us = passages.get_column("at").dt.epoch("us").to_numpy()
-    country_codes, country_table = _codes(passages.get_column("country"))
-    nl = _lookup(country_codes, country_table, pl.Series(["NL"]))
-    foreign = (country_codes >= 0) & (nl < 0)
+    country = passages.get_column("country")
+    foreign = (country.is_not_null() & (country != "NL")).fill_null(False).to_numpy()  # compared per category
     conf = passages.get_column("confidence").fill_null(1.0).to_numpy()
     reason = np.where(foreign, 0, np.where(conf < ctx.settings.min_read_confidence, 1, np.where(vid < 0, 2, -1)))
     # one row per (passage, zone the camera guards)
