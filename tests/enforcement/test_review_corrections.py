@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from ruas.domain.errors import Conflict, InvalidInput, NotFound
 from ruas.enforcement import service
+from ruas.enforcement.policy import add_version
 from ruas.enforcement.privacy import EnforcementSettings
 from ruas.services.accounts import Forbidden, Principal
 from ruas.store.db import session_scope
@@ -150,6 +151,36 @@ def test_a_batch_sent_again_after_a_correction_changes_nothing(misread: Enf) -> 
     with session_scope(enf.ctx.engine) as s:
         service.purge(s, enf.store, EnforcementSettings(), now=NOW + timedelta(days=400))
     assert enf.store.partitions("superseded") == []
+
+
+def test_a_correction_leaves_other_vehicles_sanctions_as_they_are(enf: Enf) -> None:
+    """The truck VQ701T was fined by the run; then Amsterdam added a policy version for that day (one sanction per
+    passage). Correcting the van's misread sanctions the van; the truck's fine is not re-planned under the new
+    version (that is a re-run's job, for the whole day)."""
+    enf.ingest(
+        [
+            ("CAM-AMS-1", at(2025, 9, 10, 9), "VQ4O1A", 0.92, None),
+            ("CAM-AMS-1", at(2025, 9, 10, 10), "VQ701T"),
+            ("CAM-AMS-1", at(2025, 9, 10, 11), "VQ701T"),
+        ]
+    )
+    enf.run()
+    (truck,) = enf.sanctions()
+    with session_scope(enf.ctx.engine) as s:
+        add_version(
+            s,
+            scope="GM0363",
+            valid_from=DAY,
+            parameters={"one_sanction_per_vehicle_per_zone_per_day": False},
+            actor="test",
+            now=NOW,
+        )
+    result = _resolve(enf, _item(enf, "VQ4O1A"), "correct", "VQ401A")
+    assert (result.new, result.updated, result.withdrawn) == (1, 0, 0)
+    after = {s.plate: s for s in enf.sanctions()}
+    assert set(after) == {"VQ401A", "VQ701T"}
+    kept = after["VQ701T"]
+    assert (kept.id, kept.revision, kept.status, kept.passages, kept.slot) == (truck.id, 1, "open", 2, 0)
 
 
 def test_two_corrected_reads_of_one_vehicle_and_a_plain_one_give_one_sanction(enf: Enf) -> None:

@@ -810,17 +810,24 @@ _MATERIAL = ("kind", "amount_eur", "regulation_id", "passage_at", "passages", "c
 
 
 def upsert_sanctions(
-    session: Session, planned: pl.DataFrame, days: Sequence[date], now: datetime
+    session: Session,
+    planned: pl.DataFrame,
+    days: Sequence[date],
+    now: datetime,
+    *,
+    plates: Sequence[str] | None = None,
 ) -> dict[date, tuple[int, int, int]]:
     """Write planned sanctions for ``days``: insert new, update changed (revision + 1), withdraw vanished.
 
-    Returns per day (new, updated, withdrawn). New rows go in with one bulk insert.
+    ``plates``: the plan covers only these vehicles (a review correction); other vehicles' sanctions stay as
+    they are. Returns per day (new, updated, withdrawn). New rows go in with one bulk insert.
     """
     key = ["plate", "zone_id", "day", "slot"]
     cols = ["id", *key, "status", "revision", *_MATERIAL]
-    existing_rows = session.execute(
-        select(*[getattr(Sanction, c) for c in cols]).where(Sanction.day.in_(list(days)))
-    ).all()
+    query = select(*[getattr(Sanction, c) for c in cols]).where(Sanction.day.in_(list(days)))
+    if plates is not None:
+        query = query.where(Sanction.plate.in_(list(plates)))
+    existing_rows = session.execute(query).all()
     existing = pl.DataFrame(
         [tuple(r) for r in existing_rows],
         schema={

@@ -809,7 +809,7 @@ def resolve_review(
                     subset=["camera_id", "at", "plate", "zone_id"], keep="first", maintain_order=True
                 ).sort("at")
                 changes[vkey] = evidence
-                new, updated, withdrawn = _revise_day(ctx, session, day, {vkey: evidence}, now)
+                new, updated, withdrawn = _revise_day(ctx, session, day, {vkey: evidence}, now, plate=target)
                 zones = violations.get_column("zone_id").cast(pl.Utf8).to_list()
                 ids = tuple(
                     session.scalars(
@@ -843,10 +843,11 @@ def resolve_review(
 
 
 def _revise_day(
-    ctx: Context, session: Session, day: date, replaced: dict[Key, pl.DataFrame], now: datetime
+    ctx: Context, session: Session, day: date, replaced: dict[Key, pl.DataFrame], now: datetime, *, plate: str
 ) -> tuple[int, int, int]:
-    """Re-plan the sanctions of ``day`` from its evidence (with ``replaced`` partitions instead of the files)
-    and upsert them as a run does: the policy's uniqueness rule holds, a sanction is updated, never doubled."""
+    """Re-plan the sanctions of one vehicle (``plate``) on ``day`` from the day's evidence (with ``replaced``
+    partitions instead of the files) and upsert them as a run does: the policy's uniqueness rule holds, a
+    sanction is updated, never doubled. Other vehicles' sanctions are not touched."""
     store: Store = ctx.store
     keys = {*store.partitions("violations", day), *replaced}
     frames = []
@@ -854,7 +855,9 @@ def _revise_day(
         f = replaced[k] if k in replaced else store.read(k)
         if f is not None and f.height:
             frames.append(
-                _text(f).select(
+                _text(f)
+                .filter(pl.col("plate") == plate)
+                .select(
                     "plate", "zone_id", pl.lit(day).alias("day"), "at", "camera_id", "regulation_id", "vehicle_class"
                 )
             )
@@ -878,7 +881,7 @@ def _revise_day(
             ).all():
                 prior.setdefault(p, []).append(d)
     planned = plan_sanctions(violations, zones, policies, prior)
-    return upsert_sanctions(session, planned, [day], now).get(day, (0, 0, 0))
+    return upsert_sanctions(session, planned, [day], now, plates=[plate]).get(day, (0, 0, 0))
 
 
 def sanction_explanation(session: Session, book: RuleBook, s: Sanction) -> dict[str, Any]:
