@@ -370,6 +370,25 @@ def _with_null(values: Sequence[str], dtype: pl.DataType) -> pl.Series:
     return pl.Series([*values, None], dtype=dtype)
 
 
+def _pseudonym_parts(
+    passages: pl.DataFrame, vehicles: pl.DataFrame, keys: Mapping[str, bytes]
+) -> tuple[np.ndarray, list[str | None]]:
+    """Per passage the index of its month among the run's months, and the pseudonyms of every register vehicle
+    under each of those months' keys, month after month (vehicle ``v`` of month ``m``: ``m * nv + v``)."""
+    # months from the few distinct days, not per passage
+    day_num = passages.get_column("day").to_physical().cast(pl.Int64).to_numpy()
+    d0 = int(day_num.min(initial=0))
+    span = [date(1970, 1, 1) + timedelta(days=d0 + i) for i in range(int(day_num.max(initial=d0)) - d0 + 1)]
+    month_of_day = np.array([d.year * 100 + d.month for d in span] or [0], dtype=np.int64)
+    month_all = month_of_day[day_num - d0]
+    month_list = sorted({int(m) for m, used in zip(month_of_day, np.bincount(day_num - d0), strict=False) if used})
+    plates = vehicles.get_column("plate").to_list()
+    labels: list[str | None] = []
+    for m in month_list:
+        labels.extend(pseudonyms(keys[f"{m // 100:04d}-{m % 100:02d}"], plates).to_list())
+    return np.searchsorted(np.array(month_list, dtype=np.int64), month_all), labels
+
+
 def _evaluate(ctx: Context, passages: pl.DataFrame, *, keys: Mapping[str, bytes], by_partition: bool = False) -> _Core:
     """Decide every (passage, zone its camera guards) on arrays; see :func:`evaluate`.
 
@@ -399,14 +418,7 @@ def _evaluate(ctx: Context, passages: pl.DataFrame, *, keys: Mapping[str, bytes]
             order = np.argsort(part, kind="stable")
             passages, cam = passages.gather(_u32(order)), cam[order]
     n_p = passages.height
-    # plates: resolved once per distinct read
-    plate_codes, plate_table = _codes(passages.get_column("plate"))
-    vid = _lookup(plate_codes, plate_table, vehicles.get_column("plate"))
     at_us = passages.get_column("at").dt.epoch("us").to_numpy()
-    country = passages.get_column("country")
-    foreign = (country.is_not_null() & (country != "NL")).fill_null(False).to_numpy()  # compared per category
-    conf = passages.get_column("confidence").fill_null(1.0).to_numpy()
-    reason = np.where(foreign, 0, np.where(conf < ctx.settings.min_read_confidence, 1, np.where(vid < 0, 2, -1)))
     # one row per (passage, zone the camera guards)
     n_zones = np.array([len(c.zones) for c in cams] + [0], dtype=np.int64)
     zmat = np.full((len(cams) + 1, max(int(n_zones.max()), 1)), 0, dtype=np.int64)
@@ -420,6 +432,13 @@ def _evaluate(ctx: Context, passages: pl.DataFrame, *, keys: Mapping[str, bytes]
         src = np.repeat(np.arange(n_p, dtype=np.int64), per)
         k = np.arange(src.size, dtype=np.int64) - np.repeat(np.cumsum(per) - per, per)
         zone = zmat[cam[src], k]
+    # plates: resolved once per distinct read
+    plate_codes, plate_table = _codes(passages.get_column("plate"))
+    vid = _lookup(plate_codes, plate_table, vehicles.get_column("plate"))
+    country = passages.get_column("country")
+    foreign = (country.is_not_null() & (country != "NL")).fill_null(False).to_numpy()  # compared per category
+    conf = passages.get_column("confidence").fill_null(1.0).to_numpy()
+    reason = np.where(foreign, 0, np.where(conf < ctx.settings.min_read_confidence, 1, np.where(vid < 0, 2, -1)))
     # the rules: one code per row from the decision table; unenforceable reads route to extra codes
     present = np.nonzero(np.bincount(zone, minlength=len(zone_names)))[0].tolist() if zone.size else []
     table, cell = decision_table(book, vehicles, zone_names, present, at_us, extra=len(REASONS))
@@ -466,18 +485,7 @@ def _evaluate(ctx: Context, passages: pl.DataFrame, *, keys: Mapping[str, bytes]
                 still, label_pos[np.maximum(nr + reg, 0)], label_pos[np.maximum(nr + ng + nc + first, 0)]
             )
     # pseudonyms of register vehicles under the key of the passage's month
-    # months from the few distinct days, not per passage
-    day_num = passages.get_column("day").to_physical().cast(pl.Int64).to_numpy()
-    d0 = int(day_num.min(initial=0))
-    span = [date(1970, 1, 1) + timedelta(days=d0 + i) for i in range(int(day_num.max(initial=d0)) - d0 + 1)]
-    month_of_day = np.array([d.year * 100 + d.month for d in span] or [0], dtype=np.int64)
-    month_all = month_of_day[day_num - d0]
-    month_list = sorted({int(m) for m, used in zip(month_of_day, np.bincount(day_num - d0), strict=False) if used})
-    plates = vehicles.get_column("plate").to_list()
-    pseud_labels: list[str | None] = []
-    for m in month_list:
-        pseud_labels.extend(pseudonyms(keys[f"{m // 100:04d}-{m % 100:02d}"], plates).to_list())
-    month_idx = np.searchsorted(np.array(month_list, dtype=np.int64), month_all)
+    month_idx, pseud_labels = _pseudonym_parts(passages, vehicles, keys)
     pseud = np.where(vid >= 0, month_idx * nv + vid, len(pseud_labels))
     # categorical, not enum: an enum would carry every register vehicle's pseudonym in each file's schema
     pseud_s = pl.Series([*pseud_labels, None], dtype=pl.Utf8).cast(pl.Categorical)
