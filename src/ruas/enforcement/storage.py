@@ -89,6 +89,9 @@ VEHICLE_COLUMNS = (
 )
 """Columns of ``record_vehicles`` besides ``vehicle`` (its row number): one row per vehicle of the partition."""
 
+PASSAGE_RECORD_COLUMNS = tuple(c for c in RECORD_COLUMNS if c not in VEHICLE_COLUMNS)
+"""Columns of ``records`` besides ``vehicle``: what differs from one passage of a vehicle to the next."""
+
 
 @dataclass(frozen=True, slots=True)
 class Key:
@@ -200,9 +203,10 @@ def read_records(path: Path, columns: Sequence[str] | None = None) -> pl.DataFra
     (``vehicle_class`` 'unknown' where the plate was not in the register), in the stored row order.
 
     ``columns``: only these (fewer files and columns read)."""
-    fact_cols = {"at", "camera_id", "zone_id", "outcome", "basis", "synthetic"}
     wanted = list(columns) if columns is not None else None
-    fact = _read_parquet(path, None if wanted is None else [c for c in wanted if c in fact_cols] + ["vehicle"])
+    fact = _read_parquet(
+        path, None if wanted is None else [c for c in wanted if c in PASSAGE_RECORD_COLUMNS] + ["vehicle"]
+    )
     if "vehicle" not in fact.columns:  # a file of the joined form (written before ADR 018)
         return fact if wanted is None else fact.select(wanted)
     vcols = list(VEHICLE_COLUMNS) if wanted is None else [c for c in wanted if c in VEHICLE_COLUMNS]
@@ -233,9 +237,7 @@ def split_records(records: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
               maintain_order="left")
         .get_column("vehicle")
     )  # fmt: skip
-    fact = records.select("at", "camera_id", "zone_id", "outcome", "basis", "synthetic").with_columns(
-        number.alias("vehicle")
-    )
+    fact = records.select(PASSAGE_RECORD_COLUMNS).with_columns(number.alias("vehicle"))
     return fact, dim
 
 
