@@ -797,7 +797,8 @@ def _repeat_offences(planned: pl.DataFrame, prior: Mapping[str, Sequence[date]])
     )
 
 
-def _prior_fines(session: Session, plates: Sequence[str], before: date, window: int) -> dict[str, list[date]]:
+def prior_fines(session: Session, plates: Sequence[str], before: date, window: int) -> dict[str, list[date]]:
+    """Per plate, the days of its open fines in the ``window`` days before ``before`` (repeat-offence rules)."""
     out: dict[str, list[date]] = {}
     for i in range(0, len(plates), 5000):
         rows = session.execute(
@@ -992,7 +993,7 @@ def run(
             window = max((w for w in windows if w is not None), default=None)
             if window is not None and violations.height:
                 plates = violations.get_column("plate").cast(pl.Utf8).unique().to_list()
-                prior = _prior_fines(session, plates, todo[0], window)
+                prior = prior_fines(session, plates, todo[0], window)
             planned = plan_sanctions(violations, ctx.register.zones, policies, prior)
             # the sanctions go into the database (one thread; SQLite works outside the GIL) while this thread
             # builds the output partitions and the staging threads write them. Leaving the executor's block

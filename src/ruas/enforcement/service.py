@@ -36,6 +36,7 @@ from ruas.enforcement.pipeline import (
     aggregates,
     evaluate,
     plan_sanctions,
+    prior_fines,
     upsert_sanctions,
     warning_ends,
 )
@@ -867,19 +868,7 @@ def _revise_day(
     windows = [w for w in {policies.policy(z.authority, day).repeat_window_days for z in zones} if w is not None]
     prior: dict[str, list[date]] = {}
     if windows:
-        plates = violations.get_column("plate").unique().to_list()
-        since = day - timedelta(days=max(windows))
-        for i in range(0, len(plates), 5000):
-            for p, d in session.execute(
-                select(Sanction.plate, Sanction.day).where(
-                    Sanction.kind == "fine",
-                    Sanction.status == "open",
-                    Sanction.day < day,
-                    Sanction.day >= since,
-                    Sanction.plate.in_(plates[i : i + 5000]),
-                )
-            ).all():
-                prior.setdefault(p, []).append(d)
+        prior = prior_fines(session, violations.get_column("plate").unique().to_list(), day, max(windows))
     planned = plan_sanctions(violations, zones, policies, prior)
     return upsert_sanctions(session, planned, [day], now, plates=[plate]).get(day, (0, 0, 0))
 
