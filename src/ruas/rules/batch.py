@@ -957,17 +957,24 @@ class DecisionTable:
 
     def lookup(self, vid: np.ndarray, zone: np.ndarray, cell: np.ndarray) -> np.ndarray:
         """The code of each row (vehicle row or extra row ``n_vehicles + j``, zone code, time cell)."""
-        n_cells = self.column_of.shape[1]
-        col = self.column_of.ravel()[zone.astype(np.int64) * n_cells + cell]
-        out: np.ndarray = self.codes.ravel()[vid.astype(np.int64) * self.codes.shape[1] + col]
+        out: np.ndarray = self.codes.ravel()[self._flat(self.codes, vid, zone, cell)]
         return out
 
     def raw_lookup(self, vid: np.ndarray, zone: np.ndarray, cell: np.ndarray) -> np.ndarray:
         """The packed answer of each row (vehicle rows only)."""
-        n_cells = self.column_of.shape[1]
-        col = self.column_of.ravel()[zone.astype(np.int64) * n_cells + cell]
-        out: np.ndarray = self.raw.ravel()[vid.astype(np.int64) * self.raw.shape[1] + col]
+        out: np.ndarray = self.raw.ravel()[self._flat(self.raw, vid, zone, cell)]
         return out
+
+    def _flat(self, table: np.ndarray, vid: np.ndarray, zone: np.ndarray, cell: np.ndarray) -> np.ndarray:
+        """Flat positions in ``table`` (rows x columns) of each row's (vehicle, column of its zone and cell).
+
+        Index arithmetic runs in 32 bits when every position fits (half the memory traffic of 64 bits)."""
+        n_cells = self.column_of.shape[1]
+        small = max(self.column_of.size, table.size) < np.iinfo(np.int32).max
+        dtype = np.int32 if small else np.int64
+        col = self.column_of.astype(dtype).ravel()[zone.astype(dtype, copy=False) * dtype(n_cells) + cell]
+        flat: np.ndarray = vid.astype(dtype, copy=False) * dtype(table.shape[1]) + col
+        return flat
 
     def holders(self, grants: pl.DataFrame) -> np.ndarray:
         """Per vehicle row (and extra row): whether it holds one of ``grants`` (:data:`GRANT_SCHEMA`)."""
@@ -1043,26 +1050,40 @@ def decision_table(
     cuts = sorted({*days, *(p for cs in zone_cuts.values() for p in cs)})
     cut_us = np.array([_us(p) for p in cuts], dtype=np.int64)
     windows = sorted({w for ws in zone_windows.values() for w in ws}, key=lambda w: w.expression)
-    stretch = np.searchsorted(cut_us, at_us, side="right") - 1
-    stretch = np.maximum(stretch, 0)  # instants before the first local midnight cannot occur; keep indices valid
-    combo = np.zeros(at_us.size, dtype=np.int64)
+    # Every instant where some cut falls or some window opens or closes: between two of them the stretch and
+    # the window state are constant, so each instant needs one searchsorted into these boundaries (a segment)
+    # and the stretch and window state are computed once per segment, at its first instant.
+    if at_us.size:
+        first_us, last_us = int(at_us.min()), int(at_us.max())
+        edges = {int(c) for c in cut_us.tolist() if first_us < c <= last_us}
+        lo_t = datetime.fromtimestamp(first_us // 1_000_000 - 1, tz=UTC).astimezone(LOCAL_TZ)
+        hi_t = datetime.fromtimestamp(last_us // 1_000_000 + 2, tz=UTC).astimezone(LOCAL_TZ)
+        for w in windows:
+            for a, b in w.open_intervals(lo_t, hi_t):
+                edges.update(e for e in (_us(a), _us(b)) if first_us < e <= last_us)
+        bounds = np.array(sorted(edges), dtype=np.int64)
+        segment = np.searchsorted(bounds, at_us, side="right").astype(np.int32)
+        seg_start = np.concatenate([np.array([first_us], dtype=np.int64), bounds])
+    else:
+        segment = np.zeros(0, dtype=np.int32)
+        seg_start = np.zeros(1, dtype=np.int64)
+    stretch = np.maximum(np.searchsorted(cut_us, seg_start, side="right") - 1, 0)  # per segment
+    combo = np.zeros(seg_start.size, dtype=np.int64)
     for j, w in enumerate(windows):
-        combo |= _window_column(w, at_us).astype(np.int64) << j
+        combo |= _window_column(w, seg_start).astype(np.int64) << j
     if len(windows) <= 16:
         n_combo = 1 << len(windows)
         combo_value = np.arange(n_combo, dtype=np.int64)
     else:
         combo_value, combo = np.unique(combo, return_inverse=True)
         n_combo = combo_value.size
-    cell_key = stretch * n_combo + combo
-    n_keys = len(cuts) * n_combo
-    if n_keys <= 1 << 22:
-        used = np.nonzero(np.bincount(cell_key, minlength=n_keys))[0] if at_us.size else np.zeros(0, np.int64)
-        index = np.zeros(n_keys, dtype=np.int64)
-        index[used] = np.arange(used.size)
-        cell = index[cell_key]
-    else:
-        used, cell = np.unique(cell_key, return_inverse=True)
+    # the time cells: the distinct (stretch, window state) of the segments that hold instants
+    seg_used = np.bincount(segment, minlength=seg_start.size) > 0
+    seg_key = stretch * n_combo + combo
+    used, seg_cell = np.unique(np.where(seg_used, seg_key, -1), return_inverse=True)
+    if used.size and used[0] < 0:  # segments without instants share a cell that is dropped
+        used, seg_cell = used[1:], seg_cell - 1
+    cell = seg_cell.astype(np.int32)[segment]
     used_stretch, used_combo = used // n_combo, combo_value[used % n_combo]
     n_cells = max(int(used.size), 1)
     column_of = np.full((len(zone_names), n_cells), -1, dtype=np.int64)
@@ -1143,7 +1164,7 @@ def decision_table(
         extra_base=extra_base,
         n_vehicles=nv,
     )
-    return table, cell.astype(np.int64)
+    return table, cell
 
 
 def _zone_columns(
