@@ -30,7 +30,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -185,38 +185,43 @@ def _inputs(store: Store, days: Sequence[date]) -> pl.DataFrame:
 
 
 def _codes(series: pl.Series) -> tuple[np.ndarray, pl.DataFrame]:
-    """Physical codes of a categorical column and its distinct values with their code (``value``, ``code``)."""
+    """Physical codes of a categorical column (-1: null) and its distinct values with their code (``value``,
+    ``code``)."""
     cat = series.cast(pl.Categorical)
     uniq = cat.unique().drop_nulls()
     table = pl.DataFrame({"value": uniq.cast(pl.Utf8), "code": uniq.to_physical().cast(pl.Int64)})
-    return cat.to_physical().cast(pl.Int64).fill_null(-1).to_numpy(), table
+    phys = cat.to_physical()
+    codes = phys.to_numpy() if phys.null_count() == 0 else phys.cast(pl.Int64).fill_null(-1).to_numpy()
+    return codes, table
 
 
 def _lookup(codes: np.ndarray, table: pl.DataFrame, values: pl.Series, default: int = -1) -> np.ndarray:
-    """For each code, the position in the table's ``values`` mapping (``default`` when absent)."""
-    size = int(max(codes.max(initial=0), table.get_column("code").to_numpy().max(initial=0))) + 1
-    lut = np.full(size + 1, default, dtype=np.int64)  # the last slot answers code -1
+    """For each code, the position in the table's ``values`` mapping (``default`` when absent), as int32."""
+    top = int(table.get_column("code").max() or 0) if table.height else 0
+    size = max(int(codes.max(initial=0)), top) + 1
+    lut = np.full(size + 1, default, dtype=np.int32)  # the last slot answers code -1
     pos = values.to_frame("value").with_row_index("_pos")
     hit = table.join(pos, on="value", how="inner")
-    lut[hit.get_column("code").to_numpy()] = hit.get_column("_pos").cast(pl.Int64).to_numpy()
+    lut[hit.get_column("code").to_numpy()] = hit.get_column("_pos").cast(pl.Int32).to_numpy()
+    if codes.dtype.kind == "u":  # no nulls: every code is a real one
+        return lut[codes]
     return lut[np.where(codes >= 0, codes, size)]
 
 
 def local_hours(at_us: np.ndarray) -> np.ndarray:
-    """The Europe/Amsterdam wall-clock hour of each instant (UTC offsets change only on whole UTC hours)."""
+    """The Europe/Amsterdam wall-clock hour of each instant (UTC offsets change only on whole UTC hours, so the
+    local hour is a function of the UTC hour: one division and one gather from a table of the span's hours)."""
     if at_us.size == 0:
         return np.zeros(0, dtype=np.int8)
     hour0 = int(at_us.min()) // 3_600_000_000
     span = int(at_us.max()) // 3_600_000_000 - hour0 + 1
-    offsets = np.array(
-        [
-            int(datetime.fromtimestamp((hour0 + h) * 3600, tz=UTC).astimezone(LOCAL_TZ).utcoffset().total_seconds())  # type: ignore[union-attr]
-            for h in range(span)
-        ],
-        dtype=np.int64,
+    table = np.array(
+        [datetime.fromtimestamp((hour0 + h) * 3600, tz=UTC).astimezone(LOCAL_TZ).hour for h in range(span)],
+        dtype=np.int8,
     )
-    idx = at_us // 3_600_000_000 - hour0
-    hours: np.ndarray = (((at_us // 1_000_000 + offsets[idx]) // 3600) % 24).astype(np.int8)
+    index = at_us // 3_600_000_000
+    index -= hour0
+    hours: np.ndarray = table[index]
     return hours
 
 
@@ -376,17 +381,47 @@ def _pseudonym_parts(
     """Per passage the index of its month among the run's months, and the pseudonyms of every register vehicle
     under each of those months' keys, month after month (vehicle ``v`` of month ``m``: ``m * nv + v``)."""
     # months from the few distinct days, not per passage
-    day_num = passages.get_column("day").to_physical().cast(pl.Int64).to_numpy()
+    day_num = passages.get_column("day").to_physical().to_numpy()
     d0 = int(day_num.min(initial=0))
     span = [date(1970, 1, 1) + timedelta(days=d0 + i) for i in range(int(day_num.max(initial=d0)) - d0 + 1)]
     month_of_day = np.array([d.year * 100 + d.month for d in span] or [0], dtype=np.int64)
-    month_all = month_of_day[day_num - d0]
-    month_list = sorted({int(m) for m, used in zip(month_of_day, np.bincount(day_num - d0), strict=False) if used})
+    day_index = (day_num - d0).astype(np.int32)
+    month_list = sorted({int(m) for m, used in zip(month_of_day, np.bincount(day_index), strict=False) if used})
     plates = vehicles.get_column("plate").to_list()
     labels: list[str | None] = []
     for m in month_list:
         labels.extend(pseudonyms(keys[f"{m // 100:04d}-{m % 100:02d}"], plates).to_list())
-    return np.searchsorted(np.array(month_list, dtype=np.int64), month_all), labels
+    month_index_of_day = np.searchsorted(np.array(month_list, dtype=np.int64), month_of_day).astype(np.int32)
+    return month_index_of_day[day_index], labels
+
+
+def _decision_rows(cam: np.ndarray, n_zones: np.ndarray, zmat: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:
+    """One decision row per (passage, zone its camera guards): per row the passage (None when every passage
+    has exactly one row) and the zone code, both int32. A passage's rows are consecutive, in its camera's zone
+    order. Built by scattering each zone rank's rows into place (no per-element repeat)."""
+    per = n_zones[cam]
+    if per.size and (per == 1).all():
+        return None, zmat[:, 0][cam]
+    dtype = np.int32 if per.size * zmat.shape[1] < np.iinfo(np.int32).max else np.int64
+    start = np.cumsum(per, dtype=dtype)
+    start -= per
+    total = int(start[-1] + per[-1]) if per.size else 0
+    src = np.empty(total, dtype=np.int32)
+    zone = np.empty(total, dtype=np.int32)
+    for j in range(zmat.shape[1]):
+        zone_j = np.ascontiguousarray(zmat[:, j])
+        has = per > j
+        if has.all():
+            at = start + j if j else start
+            src[at] = np.arange(per.size, dtype=np.int32)
+            zone[at] = zone_j[cam]
+        else:
+            p = np.flatnonzero(has).astype(np.int32)
+            at = start[p]
+            at += j
+            src[at] = p
+            zone[at] = zone_j[cam[p]]
+    return src, zone
 
 
 def _evaluate(ctx: Context, passages: pl.DataFrame, *, keys: Mapping[str, bytes], by_partition: bool = False) -> _Core:
@@ -410,39 +445,39 @@ def _evaluate(ctx: Context, passages: pl.DataFrame, *, keys: Mapping[str, bytes]
     if (cam < 0).any():
         keep = cam >= 0
         passages, cam = passages.filter(pl.Series(keep)), cam[keep]
-    cam_muni = np.array([muni_names.index(c.municipality) for c in cams] + [0], dtype=np.int64)
+    cam_muni = np.array([muni_names.index(c.municipality) for c in cams] + [0], dtype=np.int32)
     if by_partition and passages.height > 1:
-        day_num = passages.get_column("day").to_physical().cast(pl.Int64).to_numpy()
-        part = (day_num - day_num.min()) * len(muni_names) + cam_muni[cam]
+        day_num = passages.get_column("day").to_physical().to_numpy()
+        part = (day_num - day_num.min()).astype(np.int32) * np.int32(len(muni_names)) + cam_muni[cam]
         if (np.diff(part) < 0).any():
             order = np.argsort(part, kind="stable")
             passages, cam = passages.gather(_u32(order)), cam[order]
     n_p = passages.height
     at_us = passages.get_column("at").dt.epoch("us").to_numpy()
     # one row per (passage, zone the camera guards)
-    n_zones = np.array([len(c.zones) for c in cams] + [0], dtype=np.int64)
-    zmat = np.full((len(cams) + 1, max(int(n_zones.max()), 1)), 0, dtype=np.int64)
+    n_zones = np.array([len(c.zones) for c in cams] + [0], dtype=np.int32)
+    zmat = np.full((len(cams) + 1, max(int(n_zones.max()), 1)), 0, dtype=np.int32)
     for i, c in enumerate(cams):
         zmat[i, : len(c.zones)] = [zone_names.index(z) for z in c.zones]
-    per = n_zones[cam]
-    src: np.ndarray | None
-    if n_p and (per == 1).all():
-        src, zone = None, zmat[cam, 0]
-    else:
-        src = np.repeat(np.arange(n_p, dtype=np.int64), per)
-        k = np.arange(src.size, dtype=np.int64) - np.repeat(np.cumsum(per) - per, per)
-        zone = zmat[cam[src], k]
+    src, zone = _decision_rows(cam, n_zones, zmat)
     # plates: resolved once per distinct read
     plate_codes, plate_table = _codes(passages.get_column("plate"))
     vid = _lookup(plate_codes, plate_table, vehicles.get_column("plate"))
     country = passages.get_column("country")
     foreign = (country.is_not_null() & (country != "NL")).fill_null(False).to_numpy()  # compared per category
-    conf = passages.get_column("confidence").fill_null(1.0).to_numpy()
-    reason = np.where(foreign, 0, np.where(conf < ctx.settings.min_read_confidence, 1, np.where(vid < 0, 2, -1)))
+    conf = passages.get_column("confidence")
+    # why a read cannot be enforced (index into REASONS; -1: it can), the first that applies
+    reason = np.full(n_p, -1, dtype=np.int8)
+    reason[vid < 0] = REASONS.index("unknown_plate")
+    if conf.null_count() < n_p:
+        reason[(conf < ctx.settings.min_read_confidence).fill_null(False).to_numpy()] = REASONS.index("low_confidence")
+    reason[foreign] = REASONS.index("foreign_plate")
     # the rules: one code per row from the decision table; unenforceable reads route to extra codes
     present = np.nonzero(np.bincount(zone, minlength=len(zone_names)))[0].tolist() if zone.size else []
     table, cell = decision_table(book, vehicles, zone_names, present, at_us, extra=len(REASONS))
-    vrow = np.where(reason >= 0, nv + reason, vid)
+    vrow = vid.copy()
+    routed = reason >= 0
+    vrow[routed] = nv + reason[routed].astype(np.int32)
     code = table.lookup(vrow if src is None else vrow[src], zone, cell if src is None else cell[src])
     grants = _grants(ctx, passages, vehicles)
     grant_types = grants.get_column("type_id").to_list() if grants.height else []
@@ -463,7 +498,7 @@ def _evaluate(ctx: Context, passages: pl.DataFrame, *, keys: Mapping[str, bytes]
     outcome_of[extra] = OUTCOMES.index("not_enforceable")
     basis_of[extra] = label_pos[extra - table.extra_base]
     outcome = outcome_of[code]
-    basis = basis_of[code].astype(np.int64)
+    basis = basis_of.astype(np.int32)[code]
     if grants.height:
         # held exemptions: only rows of vehicles that hold one and are blocked
         holders = table.holders(grants)
@@ -486,7 +521,7 @@ def _evaluate(ctx: Context, passages: pl.DataFrame, *, keys: Mapping[str, bytes]
             )
     # pseudonyms of register vehicles under the key of the passage's month
     month_idx, pseud_labels = _pseudonym_parts(passages, vehicles, keys)
-    pseud = np.where(vid >= 0, month_idx * nv + vid, len(pseud_labels))
+    pseud = np.where(vid >= 0, month_idx * np.int32(nv) + vid, len(pseud_labels))
     # categorical, not enum: an enum would carry every register vehicle's pseudonym in each file's schema
     pseud_s = pl.Series([*pseud_labels, None], dtype=pl.Utf8).cast(pl.Categorical)
     attrs = vehicle_attributes(vehicles)
@@ -1000,8 +1035,8 @@ def run(
             # waits for that thread, so on a failure the session is rolled back only once it is idle.
             with ThreadPoolExecutor(1, thread_name_prefix="ruas-sanctions") as database:
                 upsert = database.submit(upsert_sanctions, session, planned, todo, now)
-                changes, results = _outputs(store, core, todo, passages, violations)
-                with store.staging(changes, fail_after=fail_after) as staged:
+                with store.staging(fail_after=fail_after) as staged:
+                    results = _outputs(store, core, todo, passages, violations, staged.add)
                     counts = upsert.result()
                     staged.publish()
     kinds = {(d, k): int(n) for d, k, n in planned.group_by("day", "kind").len().iter_rows()}
@@ -1028,17 +1063,19 @@ def _partition_bounds(core: _Core) -> list[tuple[date, str, int, int]]:
     """(day, municipality, first row, end row) of each partition; rows are in partition order."""
     if core.rows == 0:
         return []
-    day_num = core.passages.get_column("day").to_physical().cast(pl.Int64).to_numpy()
-    part = (day_num - day_num.min()) * len(core.munis) + core.cam_muni[core.cam]
+    day_num = core.passages.get_column("day").to_physical().to_numpy()
+    part = (day_num - day_num.min()).astype(np.int32) * np.int32(len(core.munis)) + core.cam_muni[core.cam]
     starts = np.concatenate([[0], np.flatnonzero(np.diff(part)) + 1])
-    per = np.bincount(core.src, minlength=part.size) if core.src is not None else np.ones(part.size, np.int64)
-    row_start = np.concatenate([[0], np.cumsum(per)])
+    # the first row of each partition's first passage (rows follow passages, so ``src`` ascends)
+    bounds = np.append(starts, part.size)
+    row_start = bounds if core.src is None else np.searchsorted(core.src, bounds, side="left")
+    first: list[int] = starts.tolist()
+    row_at: list[int] = row_start.tolist()
     days = core.passages.get_column("day")
     out = []
-    for i, a in enumerate(starts.tolist()):
-        b = int(starts[i + 1]) if i + 1 < starts.size else part.size
-        if row_start[b] > row_start[a]:
-            out.append((days[a], core.munis[int(core.cam_muni[core.cam[a]])], int(row_start[a]), int(row_start[b])))
+    for i, a in enumerate(first):
+        if row_at[i + 1] > row_at[i]:
+            out.append((days[a], core.munis[int(core.cam_muni[core.cam[a]])], row_at[i], row_at[i + 1]))
     return out
 
 
@@ -1052,10 +1089,16 @@ def _aggregate_codes(core: _Core) -> tuple[np.ndarray, pl.DataFrame, int]:
         key = key * (int(a.max(initial=0)) + 1) + a
     uniq, first, kind = np.unique(key, return_index=True, return_inverse=True)
     n_kind = uniq.size
-    hour = local_hours(core.at_us).astype(np.int64)
-    per_passage = hour * n_kind + kind[core.attr_index()]
     n_out = len(OUTCOMES)
-    group = (core.zone * (24 * n_kind) + core.per_row(per_passage)) * n_out + core.outcome
+    # int32 arithmetic: every group number is below zones x 24 x kinds x outcomes (checked)
+    assert (core.zones.len() - 1) * 24 * n_kind * n_out < np.iinfo(np.int32).max
+    per_passage = local_hours(core.at_us).astype(np.int32)
+    per_passage *= np.int32(n_kind)
+    per_passage += kind.astype(np.int32)[core.attr_index()]
+    group = core.zone.astype(np.int32) * np.int32(24 * n_kind)
+    group += core.per_row(per_passage)
+    group *= np.int32(n_out)
+    group += core.outcome
     return group, kinds.gather(_u32(first)), (core.zones.len() - 1) * 24 * n_kind * n_out
 
 
@@ -1082,16 +1125,18 @@ def _aggregate_frame(counts: np.ndarray, core: _Core, kinds: pl.DataFrame) -> pl
 
 
 def _outputs(
-    store: Store, core: _Core, days: Sequence[date], passages: pl.DataFrame, viol_all: pl.DataFrame
-) -> tuple[dict[Key, pl.DataFrame | None], list[DayResult]]:
-    """Every partition the run replaces (records, aggregates, violations, review; the inbox emptied) and the
-    results per day; ``viol_all`` are the run's violations (``core.subset`` of them, with day and
+    store: Store,
+    core: _Core,
+    days: Sequence[date],
+    passages: pl.DataFrame,
+    viol_all: pl.DataFrame,
+    stage: Callable[[Mapping[Key, pl.DataFrame | None]], None],
+) -> list[DayResult]:
+    """Build every partition the run replaces (records, aggregates, violations, review; the inbox emptied) and
+    hand each to ``stage`` as soon as it is built (the staging threads write it while the next is built);
+    returns the results per day. ``viol_all`` are the run's violations (``core.subset`` of them, with day and
     municipality)."""
-    changes: dict[Key, pl.DataFrame | None] = {}
-    for dataset in ("inbox", "violations", "review"):
-        for d in days:
-            for k in store.partitions(dataset, d):
-                changes[k] = None
+    emptied = {k for dataset in ("inbox", "violations", "review") for d in days for k in store.partitions(dataset, d)}
     group, kinds, n_groups = _aggregate_codes(core)
     slices: dict[tuple[date, str], tuple[int, int]] = {(d, m): (a, b) for d, m, a, b in _partition_bounds(core)}
     for d in days:
@@ -1114,29 +1159,29 @@ def _outputs(
             )
             rec = pl.concat([kept, fresh.select(old.columns)], how="vertical_relaxed").sort("at")
             agg = aggregates(rec)
-            changes[Key("records", d, m)] = rec  # the store splits it into rows and vehicles
+            # the store splits the joined form into rows and vehicles
+            stage({Key("records", d, m): rec, Key("aggregates", d, m): agg})
         elif b > a:
             agg = _aggregate_frame(np.bincount(group[a:b], minlength=n_groups), core, kinds)
             fact, dim = core.record_parts(a, b)
-            changes[Key("records", d, m)] = fact
-            changes[Key("record_vehicles", d, m)] = dim
+            stage({Key("records", d, m): fact, Key("record_vehicles", d, m): dim, Key("aggregates", d, m): agg})
         else:
             continue
-        changes[Key("aggregates", d, m)] = agg
         for o, c in agg.group_by("outcome").agg(pl.col("passages").sum()).iter_rows():
             counts[d][str(o)] += int(c)
+    rest: dict[Key, pl.DataFrame | None] = {}
     for (d, m), f in viol_all.partition_by(["day", "municipality"], as_dict=True).items():
-        changes[Key("violations", d, str(m))] = _as_text(f.drop("day", "municipality")).sort("at")
+        rest[Key("violations", d, str(m))] = _as_text(f.drop("day", "municipality")).sort("at")
     review_codes = [REASONS.index(r) for r in REVIEW_REASONS]
     rev_rows = np.nonzero(np.isin(core.per_row(core.reason), review_codes))[0]
     rev_all = core.subset(rev_rows, [*REVIEW_COLUMNS, "day", "municipality"])
     review_counts: dict[date, int] = {}
     for (d, m), f in rev_all.partition_by(["day", "municipality"], as_dict=True).items():
-        changes[Key("review", d, str(m))] = _as_text(f.drop("day", "municipality")).sort("at")
+        rest[Key("review", d, str(m))] = _as_text(f.drop("day", "municipality")).sort("at")
         review_counts[d] = review_counts.get(d, 0) + f.height
+    stage(rest | {k: None for k in emptied if k not in rest})
     per_day = dict(passages.group_by("day").len().iter_rows())
-    results = [DayResult(d, int(per_day.get(d, 0)), counts[d], review=review_counts.get(d, 0)) for d in days]
-    return changes, results
+    return [DayResult(d, int(per_day.get(d, 0)), counts[d], review=review_counts.get(d, 0)) for d in days]
 
 
 def _as_text(frame: pl.DataFrame) -> pl.DataFrame:

@@ -166,15 +166,20 @@ class Store:
             staged.publish()
 
     def staging(
-        self, changes: Mapping[Key, pl.DataFrame | None], *, fail_after: int | None = None, workers: int = 2
+        self,
+        changes: Mapping[Key, pl.DataFrame | None] | None = None,
+        *,
+        fail_after: int | None = None,
+        workers: int = 2,
     ) -> Staging:
-        """Start staging ``changes`` in worker threads; use as a context manager and call ``publish()``.
+        """Start staging ``changes`` in worker threads; use as a context manager, add more partitions with
+        ``add()`` as they are built, and call ``publish()``.
 
         Writing Parquet releases the GIL, so the caller can do other work (e.g. database writes) meanwhile.
         Leaving the block without ``publish()`` (or by an exception) discards every staged file.
         """
         self.sweep()
-        return Staging(self.root, changes, fail_after=fail_after, workers=workers)
+        return Staging(self.root, changes or {}, fail_after=fail_after, workers=workers)
 
     def sweep(self) -> None:
         """Remove hidden temporaries left by a crashed commit."""
@@ -273,16 +278,27 @@ class Staging:
     ) -> None:
         self._root = root
         self._fail_after = fail_after
-        changes = _expand(changes)
-        self._deletes = [k.path(root) for k, f in changes.items() if _deletes(k, f)]
+        self._deletes: list[Path] = []
+        self._keys: set[Key] = set()
         self._pool = ThreadPoolExecutor(max(1, workers), thread_name_prefix="ruas-stage")
-        # the largest files first, so the workers finish together
-        items = [(i, k, f) for i, (k, f) in enumerate(changes.items())]
-        order = sorted(items, key=lambda x: -(x[2].height if x[2] is not None else 0))
-        self._futures: list[Future[tuple[Path, Path] | None]] = [
-            self._pool.submit(self._stage, i, k, f) for i, k, f in order
-        ]
+        self._futures: list[Future[tuple[Path, Path] | None]] = []
         self._published = False
+        # the largest files first, so the workers finish together
+        expanded = _expand(changes)
+        self._submit(sorted(expanded.items(), key=lambda kf: -(kf[1].height if kf[1] is not None else 0)))
+
+    def add(self, changes: Mapping[Key, pl.DataFrame | None]) -> None:
+        """Stage more partitions now, while the caller builds the next ones (each partition at most once)."""
+        self._submit(list(_expand(changes).items()))
+
+    def _submit(self, items: Sequence[tuple[Key, pl.DataFrame | None]]) -> None:
+        for key, frame in items:
+            if key in self._keys:
+                raise ValueError(f"partition {key.dataset}/{key.day}/{key.municipality} staged twice")
+            self._keys.add(key)
+            if _deletes(key, frame):
+                self._deletes.append(key.path(self._root))
+            self._futures.append(self._pool.submit(self._stage, len(self._futures), key, frame))
 
     def _stage(self, i: int, key: Key, frame: pl.DataFrame | None) -> tuple[Path, Path] | None:
         if self._fail_after is not None and i >= self._fail_after:
