@@ -147,3 +147,50 @@ def test_sanction_ids_are_well_formed_time_ordered_and_unique() -> None:
     parsed = [uuid.UUID(i) for i in ids]
     assert all(str(u) == i and u.version == 7 and len(i) == 36 for u, i in zip(parsed, ids, strict=True))
     assert sum(u.bytes[-1] == 0 for u in parsed) > 0  # the case that once lost a character
+
+
+def _hidden(store: Store) -> list[Path]:
+    """Staged temporaries left behind."""
+    return list(store.root.rglob(".*.tmp"))
+
+
+def test_partitions_added_while_staging_appear_together_on_publish(data_dir: Path) -> None:
+    store = Store(data_dir)
+    first, second = Key("records", DAY, AMS), Key("records", date(2025, 9, 11), AMS)
+    with store.staging() as staged:
+        staged.add({first: _joined([("a", "compliant", 1)])})
+        staged.add({second: _joined([("b", "violation", 2)]), Key("inbox", DAY, AMS): None})
+        # nothing is visible before publish
+        assert not list(store.root.rglob("*.parquet"))
+        staged.publish()
+    assert not _hidden(store)
+    for key, pseud in ((first, "a"), (second, "b")):
+        back = store.read(key)
+        assert back is not None and back.get_column("pseudonym").cast(pl.Utf8).to_list() == [pseud]
+        assert Key("record_vehicles", key.day, key.municipality).path(store.root).is_file()
+
+
+def test_a_partition_staged_twice_is_refused_and_nothing_changes(data_dir: Path) -> None:
+    store = Store(data_dir)
+    key = Key("records", DAY, AMS)
+    store.commit({key: _joined([("a", "compliant", 1)])})
+    with pytest.raises(ValueError, match=r"records/2025-09-10/GM0363 staged twice"), store.staging() as staged:
+        staged.add({key: _joined([("b", "violation", 2)])})
+        staged.add({key: _joined([("c", "violation", 3)])})
+        staged.publish()
+    assert not _hidden(store)
+    back = store.read(key)
+    assert back is not None and back.get_column("pseudonym").cast(pl.Utf8).to_list() == ["a"]
+
+
+def test_a_failure_after_partitions_were_added_discards_them_all(data_dir: Path) -> None:
+    store = Store(data_dir)
+    key = Key("records", DAY, AMS)
+    store.commit({key: _joined([("a", "compliant", 1)])})
+    with pytest.raises(RuntimeError, match="building the next partition failed"), store.staging() as staged:
+        staged.add({key: _joined([("b", "violation", 2)]), Key("aggregates", DAY, AMS): pl.DataFrame({"x": [1]})})
+        raise RuntimeError("building the next partition failed")
+    assert not _hidden(store)
+    assert not Key("aggregates", DAY, AMS).path(store.root).exists()
+    back = store.read(key)
+    assert back is not None and back.get_column("pseudonym").cast(pl.Utf8).to_list() == ["a"]

@@ -140,6 +140,39 @@ def test_decision_table_codes_answer_as_decide(batch_book: RuleBook, rows: list[
     """One table for rows of every zone (their windows and fixed instants merged into shared time cells): each
     row's code gives decide's first prohibiting regulation, subject flag and exemption clause; the rows after
     the vehicles answer the caller's own codes in every zone and cell."""
+    _assert_table_answers_as_decide(batch_book, rows)
+
+
+EDGE_MOMENTS = [
+    pytest.param(local(2025, 9, 10, 6, 59) + timedelta(seconds=59, microseconds=999_999), id="window: last µs before"),
+    pytest.param(local(2025, 9, 10, 7, 0), id="window: first minute"),
+    pytest.param(local(2025, 9, 10, 10, 59), id="window: last minute"),
+    pytest.param(local(2025, 9, 10, 11, 0), id="window: closed again"),
+    pytest.param(local(2025, 9, 10, 21, 59), id="night: minute before"),
+    pytest.param(local(2025, 9, 10, 22, 0), id="night: opens"),
+    pytest.param(local(2025, 9, 11, 0, 0), id="midnight"),
+    pytest.param(local(2025, 9, 11, 5, 59), id="night: last minute"),
+    pytest.param(local(2025, 9, 11, 6, 0), id="night: closed"),
+    pytest.param(local(2025, 9, 14, 9, 0), id="Sunday"),
+    pytest.param(local(2025, 3, 30, 1, 59), id="spring DST: before the gap"),
+    pytest.param(local(2025, 3, 30, 3, 0), id="spring DST: after the gap"),
+    pytest.param(local(2025, 10, 26, 2, 30, fold=0), id="autumn DST: first 02:30"),
+    pytest.param(local(2025, 10, 26, 2, 30, fold=1), id="autumn DST: second 02:30"),
+    pytest.param(local(2025, 10, 26, 4, 0), id="autumn DST: window closed"),
+]
+
+
+def test_decision_table_segments_at_every_window_edge_in_one_table(batch_book: RuleBook) -> None:
+    """Many instants in one table, on and beside every window edge, midnight and both DST nights, in every zone:
+    instants that share a segment between edges share its cell, and each one answers as decide does."""
+    moments = [p.values[0] for p in EDGE_MOMENTS]
+    van = vehicle()
+    rows = [(van, z, at) for at in moments for z in ZONES]
+    _assert_table_answers_as_decide(batch_book, rows)
+
+
+def _assert_table_answers_as_decide(book: RuleBook, rows: Sequence[Row]) -> None:
+    batch_book = book
     frame = vehicles_to_frame([v for v, _, _ in rows])
     names = list(ZONES)
     zone = np.array([names.index(z) for _, z, _ in rows], dtype=np.int64)

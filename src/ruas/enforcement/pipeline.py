@@ -197,15 +197,14 @@ def _codes(series: pl.Series) -> tuple[np.ndarray, pl.DataFrame]:
 
 def _lookup(codes: np.ndarray, table: pl.DataFrame, values: pl.Series, default: int = -1) -> np.ndarray:
     """For each code, the position in the table's ``values`` mapping (``default`` when absent), as int32."""
-    top = int(table.get_column("code").max() or 0) if table.height else 0
+    top = int(table.get_column("code").to_numpy().max(initial=0))
     size = max(int(codes.max(initial=0)), top) + 1
     lut = np.full(size + 1, default, dtype=np.int32)  # the last slot answers code -1
     pos = values.to_frame("value").with_row_index("_pos")
     hit = table.join(pos, on="value", how="inner")
     lut[hit.get_column("code").to_numpy()] = hit.get_column("_pos").cast(pl.Int32).to_numpy()
-    if codes.dtype.kind == "u":  # no nulls: every code is a real one
-        return lut[codes]
-    return lut[np.where(codes >= 0, codes, size)]
+    out: np.ndarray = lut[codes] if codes.dtype.kind == "u" else lut[np.where(codes >= 0, codes, size)]
+    return out  # unsigned codes have no nulls: every code is a real one
 
 
 def local_hours(at_us: np.ndarray) -> np.ndarray:
@@ -403,7 +402,7 @@ def _decision_rows(cam: np.ndarray, n_zones: np.ndarray, zmat: np.ndarray) -> tu
     if per.size and (per == 1).all():
         return None, zmat[:, 0][cam]
     dtype = np.int32 if per.size * zmat.shape[1] < np.iinfo(np.int32).max else np.int64
-    start = np.cumsum(per, dtype=dtype)
+    start: np.ndarray = np.cumsum(per, dtype=dtype)
     start -= per
     total = int(start[-1] + per[-1]) if per.size else 0
     src = np.empty(total, dtype=np.int32)
@@ -417,8 +416,7 @@ def _decision_rows(cam: np.ndarray, n_zones: np.ndarray, zmat: np.ndarray) -> tu
             zone[at] = zone_j[cam]
         else:
             p = np.flatnonzero(has).astype(np.int32)
-            at = start[p]
-            at += j
+            at = start[p] + j
             src[at] = p
             zone[at] = zone_j[cam[p]]
     return src, zone
